@@ -1,0 +1,173 @@
+//===- LowBitOps.td - lowbit operations --------------------*- tablegen -*-===//
+
+#ifndef LOWBIT_DIALECT_LOWBIT_IR_LOWBITOPS_TD
+#define LOWBIT_DIALECT_LOWBIT_IR_LOWBITOPS_TD
+
+include "lowbit/Dialect/LowBit/IR/LowBitDialect.td"
+include "lowbit/Dialect/LowBit/IR/LowBitAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+def LowBit_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+def LowBit_ScaleTensor : RankedTensorOf<[F32, F16, BF16, F8E8M0FNU]>;
+def LowBit_ZeroPointTensor : RankedTensorOf<[AnySignlessInteger, F32, F16, BF16]>;
+def LowBit_PackedTensor : RankedTensorOf<[I8]>;
+
+def LowBit_QuantizeOp : LowBit_Op<"quantize", [Pure]> {
+  let summary = "quantize a float tensor into packed low-bit codes";
+  let description = [{
+    Quantizes every element of `input` with the scale (and zero point) of its
+    block, as the `scheme` says, and packs the codes into bytes as `packing`
+    says (`sequential` when absent). The result holds the packed bytes: the
+    leading axes of `input` and one axis of packed bytes per row.
+
+    ```mlir
+    %q = lowbit.quantize %w scales(%s) scheme<i4, per_group<32>>
+        : (tensor<16x64xf32>, tensor<16x2xf32>) -> tensor<16x32xi8>
+    %q1 = lowbit.quantize %w scales(%s) zero_points(%z)
+        scheme<ui4, per_group<32>, zero_point, scale = f16>
+        packing<interleaved, block = 32>
+        : (tensor<16x64xf32>, tensor<16x2xf16>, tensor<16x2xf16>) -> tensor<16x32xi8>
+    ```
+  }];
+  let arguments = (ins LowBit_FloatTensor:$input,
+                       LowBit_ScaleTensor:$scales,
+                       Optional<LowBit_ZeroPointTensor>:$zero_points,
+                       LowBit_QuantSchemeAttr:$scheme,
+                       OptionalAttr<LowBit_PackingAttr>:$packing);
+  let results = (outs LowBit_PackedTensor:$result);
+  let assemblyFormat = [{
+    $input `scales` `(` $scales `)` (`zero_points` `(` $zero_points^ `)`)?
+    `scheme` `` $scheme (`packing` `` $packing^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    PackingAttr getPackingOrDefault();
+  }];
+}
+
+def LowBit_DequantizeOp : LowBit_Op<"dequantize", [Pure]> {
+  let summary = "unpack low-bit codes and scale them back to float";
+  let description = [{
+    The inverse of `lowbit.quantize`: unpacks the codes of `input` as
+    `packing` says and returns `(decode(q) - z) * s` for every element. The
+    result type gives the logical shape, which the packed bytes alone do not
+    determine (a row of 3-bit codes is padded to whole bytes).
+
+    ```mlir
+    %w = lowbit.dequantize %q scales(%s) scheme<i4, per_group<32>>
+        : (tensor<16x32xi8>, tensor<16x2xf32>) -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_PackedTensor:$input,
+                       LowBit_ScaleTensor:$scales,
+                       Optional<LowBit_ZeroPointTensor>:$zero_points,
+                       LowBit_QuantSchemeAttr:$scheme,
+                       OptionalAttr<LowBit_PackingAttr>:$packing);
+  let results = (outs LowBit_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `scales` `(` $scales `)` (`zero_points` `(` $zero_points^ `)`)?
+    `scheme` `` $scheme (`packing` `` $packing^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    PackingAttr getPackingOrDefault();
+  }];
+}
+
+def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "a linear layer with float activations and packed low-bit weights";
+  let description = [{
+    Computes `result = input x dequantize(weight)^T (+ bias)`: `input` has
+    shape `[..., K]`, `weight` holds the packed codes of a logical `[N, K]`
+    matrix (output channels first), and `result` has shape `[..., N]`.
+    Accumulation is in f32 whatever the activation type. How the weights are
+    quantized and packed is given by `scheme` and `packing` exactly as for
+    `lowbit.dequantize`; lowerings are free never to materialise the float
+    weights.
+
+    ```mlir
+    %y = lowbit.linear %x, %w scales(%s) bias(%b)
+        scheme<i4, per_group<32>, scale = f16>
+        : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16xf32>)
+        -> tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_FloatTensor:$input,
+                       LowBit_PackedTensor:$weight,
+                       LowBit_ScaleTensor:$scales,
+                       Optional<LowBit_ZeroPointTensor>:$zero_points,
+                       Optional<LowBit_FloatTensor>:$bias,
+                       LowBit_QuantSchemeAttr:$scheme,
+                       OptionalAttr<LowBit_PackingAttr>:$packing);
+  let results = (outs LowBit_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `scales` `(` $scales `)`
+    (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
+    `scheme` `` $scheme (`packing` `` $packing^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    PackingAttr getPackingOrDefault();
+    /// The logical weight shape [N, K].
+    int64_t getOutFeatures();
+    int64_t getInFeatures();
+  }];
+}
+
+def LowBit_ChannelScaleOp : LowBit_Op<"channel_scale",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "multiply the channels of the last axis by a vector";
+  let description = [{
+    Computes `result[..., k] = input[..., k] * scales[k]`. This is the run-time
+    form of a diagonal channel transform (a smoothing scale) that could not be
+    folded into a producer such as a norm's gamma or an earlier linear layer;
+    kernel fusion later folds it into the activation quantizer.
+
+    ```mlir
+    %y = lowbit.channel_scale %x, %s : tensor<4x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_FloatTensor:$input, LowBit_FloatTensor:$scales);
+  let results = (outs LowBit_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scales attr-dict `:` type($input) `,` type($scales)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_ObserveOp : LowBit_Op<"observe",
+    [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "record calibration statistics of a tensor";
+  let description = [{
+    Records per-channel statistics of `input` over its last axis (the input
+    channels of the linear layer it feeds), under `key`: `absmax`
+    (max |x_k| over all rows), `mean_abs` (mean |x_k|) and `gram` (the K x K
+    Gram matrix X^T X that GPTQ's Hessian is made of). Rows are every index of
+    the leading axes, so `[batch, seq, K]` activations count `batch * seq`
+    rows. Statistics accumulate over every execution; the runtime that runs
+    the lowered code owns them and writes them out.
+
+    The op has no result and does not change `input`: it only reads it, so
+    instrumenting a model leaves its numbers unchanged.
+
+    ```mlir
+    lowbit.observe %x key("blk.0.attn_q") stats <absmax, gram> : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins LowBit_FloatTensor:$input, StrAttr:$key,
+                       LowBit_ObserveStatsAttr:$stats);
+  let assemblyFormat = [{
+    $input `key` `(` $key `)` `stats` $stats attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // LOWBIT_DIALECT_LOWBIT_IR_LOWBITOPS_TD

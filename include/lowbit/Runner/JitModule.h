@@ -1,0 +1,75 @@
+//===- JitModule.h - JIT-compile and call functions on tensors --*- C++ -*-===//
+//
+// Lowers a module through the reference pipeline, JIT-compiles it with MLIR's
+// ExecutionEngine and calls its functions on host tensors. This is the
+// harness behind `lowbit-run` and every numerical test of a transform.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOWBIT_RUNNER_JITMODULE_H
+#define LOWBIT_RUNNER_JITMODULE_H
+
+#include "lowbit/Runner/HostTensor.h"
+#include "lowbit/Runtime/Observers.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace mlir {
+class ExecutionEngine;
+
+namespace lowbit {
+
+struct JitOptions {
+  /// LLVM optimization level of the JIT-compiled code.
+  unsigned optLevel = 2;
+};
+
+class JitModule {
+public:
+  ~JitModule();
+
+  /// Lowers `module` in place (unless it is already in the LLVM dialect) and
+  /// compiles it. Problems in the IR are reported through the context's
+  /// diagnostic handler; the returned error says which stage failed.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  create(ModuleOp module, const JitOptions &options = {});
+
+  /// The tensor signature a public function had before lowering.
+  llvm::Expected<FunctionType> getSignature(llvm::StringRef name) const;
+
+  /// The public functions on tensors, in module order.
+  llvm::ArrayRef<std::string> getFunctionNames() const { return functionNames; }
+
+  /// Calls `name` on `args`, which must match its signature (element types
+  /// and static extents), and returns its results.
+  llvm::Expected<llvm::SmallVector<HostTensor>>
+  invoke(llvm::StringRef name, llvm::ArrayRef<HostTensor> args);
+
+  /// Calibration statistics of the module's `lowbit.observe` ops,
+  /// accumulated over every call.
+  ::lowbit::runtime::ObserverRegistry &getObservers() { return *observers; }
+
+private:
+  JitModule() = default;
+
+  std::unique_ptr<ExecutionEngine> engine;
+  llvm::StringMap<FunctionType> signatures;
+  std::vector<std::string> functionNames;
+  std::unique_ptr<::lowbit::runtime::ObserverRegistry> observers;
+};
+
+/// Random inputs for `signature`, one per argument, each from its own seed
+/// derived from `seed`. Fails for arguments that are not statically shaped
+/// tensors of a supported element type.
+llvm::Expected<llvm::SmallVector<HostTensor>>
+makeRandomInputs(FunctionType signature, uint64_t seed);
+
+} // namespace lowbit
+} // namespace mlir
+
+#endif // LOWBIT_RUNNER_JITMODULE_H

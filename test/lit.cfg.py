@@ -1,0 +1,30 @@
+# -*- Python -*-
+# lit configuration of LowBit's IR, conversion, tool and integration tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "LOWBIT"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.lowbit_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%lowbit_src_root", config.lowbit_src_root))
+config.substitutions.append(("%lowbit_obj_root", config.lowbit_obj_root))
+# The shared real data (models, text) beside the project checkout.
+config.substitutions.append(
+    ("%shared_data", os.path.join(os.path.dirname(config.lowbit_src_root),
+                                  "shared", "data")))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.lowbit_tools_dir, config.llvm_tools_dir]
+tools = ["quant-opt", "lowbit-run"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,324 @@
+//===- lowbit-run.cpp - Run LowBit IR on the CPU --------------------------===//
+//
+//   lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]
+//   lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]
+//
+// `exec` JIT-compiles FILE through the reference lowering and calls F on
+// inputs read from .npy files or drawn from a seeded generator. `compare`
+// runs two files on the same inputs and reports how far apart their outputs
+// are; it is the harness of every transform's numerical test.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/InitAll.h"
+#include "lowbit/Runner/JitModule.h"
+#include "lowbit/Runner/Npy.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/DebugStringHelper.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::lowbit;
+namespace cl = llvm::cl;
+namespace runtime = ::lowbit::runtime;
+
+static cl::SubCommand execCommand("exec", "Run a function of a .mlir file");
+static cl::SubCommand compareCommand(
+    "compare", "Run a function of two .mlir files on the same inputs and "
+               "compare the outputs");
+
+static cl::opt<std::string> execFile(cl::Positional, cl::Required,
+                                     cl::desc("<file.mlir>"),
+                                     cl::sub(execCommand));
+static cl::list<std::string> compareFiles(cl::Positional, cl::OneOrMore,
+                                          cl::desc("<a.mlir> <b.mlir>"),
+                                          cl::sub(compareCommand));
+
+static cl::opt<std::string> entry("entry", cl::Required,
+                                  cl::desc("The function to call"),
+                                  cl::value_desc("name"), cl::sub(execCommand),
+                                  cl::sub(compareCommand));
+static cl::list<std::string>
+    inputs("input", cl::desc("An argument as a .npy file, in order; "
+                             "arguments not given are drawn at random"),
+           cl::value_desc("file.npy"), cl::sub(execCommand),
+           cl::sub(compareCommand));
+static cl::opt<uint64_t> seed("seed", cl::init(0),
+                              cl::desc("Seed of the random inputs"),
+                              cl::sub(execCommand), cl::sub(compareCommand));
+static cl::opt<unsigned> optLevel("O", cl::init(2),
+                                  cl::desc("LLVM optimization level (0-3)"),
+                                  cl::sub(execCommand), cl::sub(compareCommand));
+static cl::opt<std::string> outputDir(
+    "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
+    cl::value_desc("dir"), cl::sub(execCommand));
+static cl::opt<bool> printValues("print", cl::desc("Print the output values"),
+                                 cl::sub(execCommand));
+static cl::opt<bool>
+    printStats("print-stats",
+               cl::desc("Print the statistics the observers collected"),
+               cl::sub(execCommand));
+static cl::opt<double> tolerance(
+    "tolerance", cl::init(-1.0),
+    cl::desc("Exit with an error if the max relative difference exceeds this"),
+    cl::sub(compareCommand));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "lowbit-run") << message << "\n";
+  return 1;
+}
+
+namespace {
+/// A parsed and JIT-compiled file.
+struct LoadedModule {
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<JitModule> jit;
+};
+} // namespace
+
+static llvm::Expected<LoadedModule> load(MLIRContext &context,
+                                         StringRef path) {
+  std::string message;
+  auto file = openInputFile(path, &message);
+  if (!file)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  sourceMgr->AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
+  LoadedModule loaded;
+  loaded.module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!loaded.module)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "could not parse " + path);
+  JitOptions options;
+  options.optLevel = optLevel;
+  auto jit = JitModule::create(*loaded.module, options);
+  if (!jit)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   path + ": " + toString(jit.takeError()));
+  loaded.jit = std::move(*jit);
+  return loaded;
+}
+
+/// The arguments of `entry`: files first, the rest at random.
+static llvm::Expected<SmallVector<HostTensor>>
+prepareInputs(JitModule &jit) {
+  auto signature = jit.getSignature(entry);
+  if (!signature)
+    return signature.takeError();
+  auto random = makeRandomInputs(*signature, seed);
+  SmallVector<HostTensor> args;
+  if (inputs.size() > signature->getNumInputs())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "@" + entry + " takes " + llvm::Twine(signature->getNumInputs()) +
+            " arguments but " + llvm::Twine(inputs.size()) +
+            " --input files were given");
+  for (const std::string &path : inputs) {
+    auto tensor = readNpy(path);
+    if (!tensor)
+      return tensor.takeError();
+    args.push_back(std::move(*tensor));
+  }
+  if (args.size() < signature->getNumInputs()) {
+    if (!random)
+      return random.takeError();
+    for (size_t i = args.size(); i < random->size(); ++i)
+      args.push_back(std::move((*random)[i]));
+  }
+  return args;
+}
+
+/// Prints a tensor as nested lists, `[[1, 2], [3, 4]]`.
+static void printTensor(llvm::raw_ostream &os, const HostTensor &tensor) {
+  ArrayRef<int64_t> shape = tensor.getShape();
+  int64_t index = 0;
+  std::function<void(size_t)> print = [&](size_t axis) {
+    if (axis == shape.size()) {
+      os << llvm::format("%g", tensor.getAsDouble(index++));
+      return;
+    }
+    os << "[";
+    for (int64_t i = 0; i < shape[axis]; ++i) {
+      if (i)
+        os << ", ";
+      print(axis + 1);
+    }
+    os << "]";
+  };
+  print(0);
+  os << "\n";
+}
+
+template <typename T>
+static void printList(llvm::raw_ostream &os, const std::vector<T> &values) {
+  os << "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    os << (i ? ", " : "") << llvm::format("%g", double(values[i]));
+  os << "]\n";
+}
+
+static void printObserverStats(const runtime::ObserverRegistry &observers) {
+  llvm::raw_ostream &os = llvm::outs();
+  for (size_t id = 0; id < observers.size(); ++id) {
+    const runtime::ChannelStatistics &stats = observers.get(id);
+    os << "observer '" << observers.getKeys()[id] << "': rows " << stats.rows
+       << ", channels " << stats.channels << "\n";
+    if (stats.flags & runtime::kObserveAbsMax) {
+      os << "  absmax: ";
+      printList(os, stats.absMax);
+    }
+    if (stats.flags & runtime::kObserveMeanAbs) {
+      os << "  mean_abs: ";
+      printList(os, stats.getMeanAbs());
+    }
+    if (stats.flags & runtime::kObserveGram) {
+      std::vector<double> gram = stats.getGram();
+      for (int64_t i = 0; i < stats.channels; ++i) {
+        os << "  gram[" << i << "]: ";
+        printList(os, std::vector<double>(gram.begin() + i * stats.channels,
+                                          gram.begin() + (i + 1) * stats.channels));
+      }
+    }
+  }
+}
+
+static int runExec(MLIRContext &context) {
+  auto loaded = load(context, execFile);
+  if (!loaded)
+    return fail(toString(loaded.takeError()));
+  auto args = prepareInputs(*loaded->jit);
+  if (!args)
+    return fail(toString(args.takeError()));
+  auto outputs = loaded->jit->invoke(entry, *args);
+  if (!outputs)
+    return fail(toString(outputs.takeError()));
+  if (!outputDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+      return fail("cannot create " + outputDir + ": " + ec.message());
+  }
+  for (auto [index, output] : llvm::enumerate(*outputs)) {
+    llvm::outs() << "output " << index << ": " << output.getTypeString();
+    if (!outputDir.empty()) {
+      llvm::SmallString<256> path(outputDir);
+      llvm::sys::path::append(path, "output" + std::to_string(index) + ".npy");
+      if (llvm::Error error = writeNpy(path, output))
+        return fail(toString(std::move(error)));
+      llvm::outs() << " -> " << path;
+    }
+    llvm::outs() << "\n";
+    if (printValues)
+      printTensor(llvm::outs(), output);
+  }
+  if (printStats)
+    printObserverStats(loaded->jit->getObservers());
+  return 0;
+}
+
+/// max |a - b| / max |a|: the difference relative to the first output's
+/// largest magnitude. Matching NaNs are ignored; a NaN on one side only
+/// makes the difference infinite.
+static double relativeDifference(const HostTensor &a, const HostTensor &b,
+                                 double &maxAbsDiff, double &maxAbs) {
+  maxAbsDiff = 0.0;
+  maxAbs = 0.0;
+  for (int64_t i = 0; i < a.getNumElements(); ++i) {
+    double x = a.getAsDouble(i), y = b.getAsDouble(i);
+    if (std::isnan(x) || std::isnan(y)) {
+      if (std::isnan(x) != std::isnan(y))
+        maxAbsDiff = INFINITY;
+      continue;
+    }
+    maxAbsDiff = std::max(maxAbsDiff, std::fabs(x - y));
+    maxAbs = std::max(maxAbs, std::fabs(x));
+  }
+  return maxAbs > 0.0 ? maxAbsDiff / maxAbs : maxAbsDiff;
+}
+
+static int runCompare(MLIRContext &context) {
+  if (compareFiles.size() != 2)
+    return fail("compare takes exactly two files, got " +
+                llvm::Twine(compareFiles.size()));
+  auto first = load(context, compareFiles[0]);
+  if (!first)
+    return fail(toString(first.takeError()));
+  auto second = load(context, compareFiles[1]);
+  if (!second)
+    return fail(toString(second.takeError()));
+  auto firstSignature = first->jit->getSignature(entry);
+  auto secondSignature = second->jit->getSignature(entry);
+  if (!firstSignature)
+    return fail(compareFiles[0] + ": " + toString(firstSignature.takeError()));
+  if (!secondSignature)
+    return fail(compareFiles[1] + ": " + toString(secondSignature.takeError()));
+  if (firstSignature->getInputs() != secondSignature->getInputs() ||
+      firstSignature->getNumResults() != secondSignature->getNumResults())
+    return fail("@" + entry + " has different signatures: " +
+                debugString(*firstSignature) + " vs " +
+                debugString(*secondSignature));
+
+  auto args = prepareInputs(*first->jit);
+  if (!args)
+    return fail(toString(args.takeError()));
+  auto a = first->jit->invoke(entry, *args);
+  if (!a)
+    return fail(compareFiles[0] + ": " + toString(a.takeError()));
+  auto b = second->jit->invoke(entry, *args);
+  if (!b)
+    return fail(compareFiles[1] + ": " + toString(b.takeError()));
+
+  double worst = 0.0;
+  for (size_t i = 0; i < a->size(); ++i) {
+    const HostTensor &x = (*a)[i], &y = (*b)[i];
+    if (x.getShape() != y.getShape())
+      return fail("output " + llvm::Twine(i) + " has shape " +
+                  x.getTypeString() + " in the first file and " +
+                  y.getTypeString() + " in the second");
+    double maxAbsDiff, maxAbs;
+    double relative = relativeDifference(x, y, maxAbsDiff, maxAbs);
+    llvm::outs() << "output " << i << ": " << x.getTypeString()
+                 << llvm::format(", max |a-b| %.6g, max |a| %.6g, relative %.6g\n",
+                                 maxAbsDiff, maxAbs, relative);
+    worst = std::max(worst, relative);
+  }
+  llvm::outs() << llvm::format("max relative difference: %.6g\n", worst);
+  if (tolerance >= 0.0 && !(worst <= tolerance))
+    return fail(llvm::formatv("max relative difference {0} exceeds the "
+                              "tolerance {1}",
+                              worst, tolerance.getValue())
+                    .str());
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "lowbit-run: JIT-compile LowBit IR and run it on the CPU\n\n"
+      "  lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]\n"
+      "  lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]\n");
+
+  DialectRegistry registry;
+  registerLowBitDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  if (execCommand)
+    return runExec(context);
+  if (compareCommand)
+    return runCompare(context);
+  return fail("expected a command: exec or compare (see --help)");
+}
