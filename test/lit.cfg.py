@@ -24,6 +24,8 @@ config.substitutions.append(
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+# `not` and `count` are substituted only after a pipe; find them on PATH too.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.lowbit_tools_dir, config.llvm_tools_dir]
 tools = ["quant-opt", "lowbit-run"]

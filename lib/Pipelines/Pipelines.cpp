@@ -21,6 +21,9 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertLowBitToLinalgPass());
   if (options.emitCInterface)
     pm.addPass(createLowBitExportCInterfacePass());
+  // Elementwise arith/math on whole tensors (common in imported float IR)
+  // becomes linalg.generic so that it bufferizes like everything else.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

@@ -35,6 +35,8 @@ using namespace mlir::lowbit;
 namespace cl = llvm::cl;
 namespace runtime = ::lowbit::runtime;
 
+static cl::OptionCategory runCategory("lowbit-run options");
+
 static cl::SubCommand execCommand("exec", "Run a function of a .mlir file");
 static cl::SubCommand compareCommand(
     "compare", "Run a function of two .mlir files on the same inputs and "
@@ -42,14 +44,14 @@ static cl::SubCommand compareCommand(
 
 static cl::opt<std::string> execFile(cl::Positional, cl::Required,
                                      cl::desc("<file.mlir>"),
-                                     cl::sub(execCommand));
+                                     cl::cat(runCategory), cl::sub(execCommand));
 static cl::list<std::string> compareFiles(cl::Positional, cl::OneOrMore,
                                           cl::desc("<a.mlir> <b.mlir>"),
-                                          cl::sub(compareCommand));
+                                          cl::cat(runCategory), cl::sub(compareCommand));
 
 static cl::opt<std::string> entry("entry", cl::Required,
                                   cl::desc("The function to call"),
-                                  cl::value_desc("name"), cl::sub(execCommand),
+                                  cl::value_desc("name"), cl::cat(runCategory), cl::sub(execCommand),
                                   cl::sub(compareCommand));
 static cl::list<std::string>
     inputs("input", cl::desc("An argument as a .npy file, in order; "
@@ -58,23 +60,23 @@ static cl::list<std::string>
            cl::sub(compareCommand));
 static cl::opt<uint64_t> seed("seed", cl::init(0),
                               cl::desc("Seed of the random inputs"),
-                              cl::sub(execCommand), cl::sub(compareCommand));
+                              cl::cat(runCategory), cl::sub(execCommand), cl::sub(compareCommand));
 static cl::opt<unsigned> optLevel("O", cl::init(2),
                                   cl::desc("LLVM optimization level (0-3)"),
-                                  cl::sub(execCommand), cl::sub(compareCommand));
+                                  cl::cat(runCategory), cl::sub(execCommand), cl::sub(compareCommand));
 static cl::opt<std::string> outputDir(
     "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
-    cl::value_desc("dir"), cl::sub(execCommand));
+    cl::value_desc("dir"), cl::cat(runCategory), cl::sub(execCommand));
 static cl::opt<bool> printValues("print", cl::desc("Print the output values"),
-                                 cl::sub(execCommand));
+                                 cl::cat(runCategory), cl::sub(execCommand));
 static cl::opt<bool>
     printStats("print-stats",
                cl::desc("Print the statistics the observers collected"),
-               cl::sub(execCommand));
+               cl::cat(runCategory), cl::sub(execCommand));
 static cl::opt<double> tolerance(
     "tolerance", cl::init(-1.0),
     cl::desc("Exit with an error if the max relative difference exceeds this"),
-    cl::sub(compareCommand));
+    cl::cat(runCategory), cl::sub(compareCommand));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "lowbit-run") << message << "\n";
@@ -295,16 +297,24 @@ static int runCompare(MLIRContext &context) {
     worst = std::max(worst, relative);
   }
   llvm::outs() << llvm::format("max relative difference: %.6g\n", worst);
-  if (tolerance >= 0.0 && !(worst <= tolerance))
-    return fail(llvm::formatv("max relative difference {0} exceeds the "
-                              "tolerance {1}",
-                              worst, tolerance.getValue())
-                    .str());
+  llvm::outs().flush();
+  if (tolerance >= 0.0 && !(worst <= tolerance)) {
+    std::string message;
+    llvm::raw_string_ostream os(message);
+    os << llvm::format("max relative difference %.6g exceeds the tolerance "
+                       "%.6g",
+                       worst, tolerance.getValue());
+    return fail(message);
+  }
   return 0;
 }
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Show only lowbit-run's own options, not every option LLVM registers.
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &execCommand,
+                              &compareCommand})
+    cl::HideUnrelatedOptions(runCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: JIT-compile LowBit IR and run it on the CPU\n\n"

@@ -1,0 +1,51 @@
+// RUN: quant-opt %s --convert-lowbit-to-linalg --canonicalize --split-input-file | FileCheck %s
+
+// The reference linear layer dequantizes the [N, K] weight, folds the leading
+// axes of the input into rows, and multiplies by the transposed weight
+// through linalg.matmul's indexing maps (no transpose is materialised).
+
+// CHECK-DAG: #[[A:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[BIAS:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @linear_with_bias
+// CHECK-SAME: (%[[X:.+]]: tensor<2x3x64xf32>, %[[W:.+]]: tensor<8x32xi8>, %[[S:.+]]: tensor<8x2xf32>, %[[BI:.+]]: tensor<8xf32>)
+// CHECK:      %[[WF:.+]] = linalg.generic {{.*}} ins(%[[S]] : tensor<8x2xf32>) outs(%{{.*}} : tensor<8x64xf32>)
+// CHECK:        tensor.extract %[[W]]
+// CHECK:      %[[ROWS:.+]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : tensor<2x3x64xf32> into tensor<6x64xf32>
+// CHECK:      %[[ZERO:.+]] = linalg.fill
+// CHECK:      %[[MM:.+]] = linalg.matmul indexing_maps = [#[[A]], #[[B]], #[[C]]] ins(%[[ROWS]], %[[WF]] : tensor<6x64xf32>, tensor<8x64xf32>) outs(%[[ZERO]] : tensor<6x8xf32>)
+// CHECK:      %[[OUT:.+]] = linalg.generic {indexing_maps = [#{{.+}}, #[[BIAS]], #{{.+}}]{{.*}} ins(%[[MM]], %[[BI]] : tensor<6x8xf32>, tensor<8xf32>)
+// CHECK:        arith.addf
+// CHECK:      %[[R:.+]] = tensor.expand_shape %[[OUT]] {{\[}}[0, 1], [2]] output_shape [2, 3, 8] : tensor<6x8xf32> into tensor<2x3x8xf32>
+// CHECK:      return %[[R]]
+func.func @linear_with_bias(%x: tensor<2x3x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %b: tensor<8xf32>) -> tensor<2x3x8xf32> {
+  %0 = lowbit.linear %x, %w scales(%s) bias(%b) scheme<i4, per_group<32>> : (tensor<2x3x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  return %0 : tensor<2x3x8xf32>
+}
+
+// -----
+
+// A rank-2 input needs no reshape, and no bias means no epilogue.
+// CHECK-LABEL: func.func @linear_matrix
+// CHECK-NOT:  tensor.collapse_shape
+// CHECK:      %[[MM:.+]] = linalg.matmul
+// CHECK-NOT:  linalg.generic
+// CHECK:      return %[[MM]]
+func.func @linear_matrix(%x: tensor<5x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8x1xf32>) -> tensor<5x8xf32> {
+  %0 = lowbit.linear %x, %w scales(%s) scheme<i8, per_channel> : (tensor<5x64xf32>, tensor<8x64xi8>, tensor<8x1xf32>) -> tensor<5x8xf32>
+  return %0 : tensor<5x8xf32>
+}
+
+// -----
+
+// lowbit.channel_scale is a broadcast multiply along the last axis.
+// CHECK-DAG: #[[VEC:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @channel_scale
+// CHECK-SAME: (%[[X:.+]]: tensor<2x64xf32>, %[[S:.+]]: tensor<64xf32>)
+// CHECK:      linalg.generic {indexing_maps = [#{{.+}}, #[[VEC]], #{{.+}}]{{.*}} ins(%[[X]], %[[S]] : tensor<2x64xf32>, tensor<64xf32>)
+// CHECK:        arith.mulf
+func.func @channel_scale(%x: tensor<2x64xf32>, %s: tensor<64xf32>) -> tensor<2x64xf32> {
+  %0 = lowbit.channel_scale %x, %s : tensor<2x64xf32>, tensor<64xf32>
+  return %0 : tensor<2x64xf32>
+}
