@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the system packages LowBit builds and tests with: LLVM/MLIR 22 from
+# Debian's packages, clang/lld, CMake, Ninja and GoogleTest. Safe to run again:
+# it installs only what is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build python3
+  clang-22 lld-22
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  libgtest-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+      grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"
+fi
+echo "setup: system packages present"
