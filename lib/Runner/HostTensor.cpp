@@ -84,7 +84,19 @@ std::optional<DType> mlir::lowbit::getDTypeFor(Type type) {
   return std::nullopt;
 }
 
-void HostTensor::FreeDeleter::operator()(uint8_t *p) const { std::free(p); }
+void HostTensorDeleter::operator()(uint8_t *p) const {
+  if (owned)
+    std::free(p);
+}
+
+HostTensor HostTensor::borrow(HostTensor &other) {
+  HostTensor view;
+  view.dtype = other.dtype;
+  view.shape = other.shape;
+  view.data = std::unique_ptr<uint8_t, HostTensorDeleter>(
+      other.getData(), HostTensorDeleter{false});
+  return view;
+}
 
 HostTensor::HostTensor(DType dtype, ArrayRef<int64_t> shape)
     : dtype(dtype), shape(shape) {

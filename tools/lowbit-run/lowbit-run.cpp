@@ -2,6 +2,8 @@
 //
 //   lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]
 //   lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]
+//   lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] [--temperature T]
+//   lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]
 //
 // `exec` JIT-compiles FILE through the reference lowering and calls F on
 // inputs read from .npy files or drawn from a seeded generator. `compare`
@@ -9,6 +11,8 @@
 // are; it is the harness of every transform's numerical test.
 //
 //===----------------------------------------------------------------------===//
+
+#include "ModelCommands.h"
 
 #include "lowbit/InitAll.h"
 #include "lowbit/Runner/JitModule.h"
@@ -42,6 +46,60 @@ static cl::SubCommand compareCommand(
     "compare", "Run a function of two .mlir files on the same inputs and "
                "compare the outputs");
 
+static cl::SubCommand generateCommand(
+    "generate", "Continue a prompt with a model (GGUF, llama2.c, safetensors)");
+static cl::SubCommand perplexityCommand(
+    "perplexity", "Perplexity of a model over a text file (llama.cpp's method: "
+                  "windows of --ctx tokens, second half scored)");
+
+static cl::SubCommand calibrateCommand(
+    "calibrate", "Collect calibration statistics of every linear layer's input "
+                 "over a text file");
+
+static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
+                                      cl::desc("<model>"),
+                                      cl::cat(runCategory),
+                                      cl::sub(generateCommand),
+                                      cl::sub(perplexityCommand),
+                                      cl::sub(calibrateCommand));
+static cl::opt<std::string> textFile(cl::Positional, cl::Required,
+                                     cl::desc("<text file>"),
+                                     cl::cat(runCategory),
+                                     cl::sub(perplexityCommand),
+                                     cl::sub(calibrateCommand));
+static cl::opt<std::string> statsFile("o", cl::Required,
+                                      cl::desc("The statistics file to write"),
+                                      cl::value_desc("stats"),
+                                      cl::cat(runCategory),
+                                      cl::sub(calibrateCommand));
+static cl::opt<int64_t> samples("samples", cl::init(32),
+                                cl::desc("Calibration sequences to run"),
+                                cl::cat(runCategory),
+                                cl::sub(calibrateCommand));
+static cl::opt<std::string> prompt("prompt", cl::Required,
+                                   cl::desc("The text to continue"),
+                                   cl::cat(runCategory),
+                                   cl::sub(generateCommand));
+static cl::opt<int64_t> newTokens("n", cl::init(64),
+                                  cl::desc("How many tokens to generate"),
+                                  cl::cat(runCategory),
+                                  cl::sub(generateCommand));
+static cl::opt<double>
+    temperature("temperature", cl::init(0.0),
+                cl::desc("Sampling temperature; 0 picks the most likely token"),
+                cl::cat(runCategory), cl::sub(generateCommand));
+static cl::opt<int64_t>
+    contextLength("ctx", cl::init(0),
+                  cl::desc("Context length (generate: the KV cache, default "
+                           "the model's up to 2048; perplexity: the window, "
+                           "default 512)"),
+                  cl::cat(runCategory), cl::sub(generateCommand),
+                  cl::sub(perplexityCommand), cl::sub(calibrateCommand));
+static cl::opt<int64_t>
+    chunks("chunks", cl::init(-1),
+           cl::desc("Evaluate only the first K windows (default: all)"),
+           cl::cat(runCategory), cl::sub(perplexityCommand));
+
 static cl::opt<std::string> execFile(cl::Positional, cl::Required,
                                      cl::desc("<file.mlir>"),
                                      cl::cat(runCategory), cl::sub(execCommand));
@@ -59,11 +117,18 @@ static cl::list<std::string>
            cl::value_desc("file.npy"), cl::sub(execCommand),
            cl::sub(compareCommand));
 static cl::opt<uint64_t> seed("seed", cl::init(0),
-                              cl::desc("Seed of the random inputs"),
-                              cl::cat(runCategory), cl::sub(execCommand), cl::sub(compareCommand));
+                              cl::desc("Seed of the random inputs or of "
+                                       "sampling"),
+                              cl::cat(runCategory), cl::sub(execCommand),
+                              cl::sub(compareCommand),
+                              cl::sub(generateCommand));
 static cl::opt<unsigned> optLevel("O", cl::init(2),
                                   cl::desc("LLVM optimization level (0-3)"),
-                                  cl::cat(runCategory), cl::sub(execCommand), cl::sub(compareCommand));
+                                  cl::cat(runCategory), cl::sub(execCommand),
+                                  cl::sub(compareCommand),
+                                  cl::sub(generateCommand),
+                                  cl::sub(perplexityCommand),
+                                  cl::sub(calibrateCommand));
 static cl::opt<std::string> outputDir(
     "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
     cl::value_desc("dir"), cl::cat(runCategory), cl::sub(execCommand));
@@ -312,14 +377,20 @@ static int runCompare(MLIRContext &context) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Show only lowbit-run's own options, not every option LLVM registers.
-  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &execCommand,
-                              &compareCommand})
+  for (cl::SubCommand *sub :
+       {&cl::SubCommand::getTopLevel(), &execCommand, &compareCommand,
+        &generateCommand, &perplexityCommand, &calibrateCommand})
     cl::HideUnrelatedOptions(runCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: JIT-compile LowBit IR and run it on the CPU\n\n"
       "  lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]\n"
-      "  lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]\n");
+      "  lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]\n"
+      "  lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] "
+      "[--temperature T]\n"
+      "  lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]\n"
+      "  lowbit-run calibrate MODEL TEXTFILE -o STATS [--samples N] "
+      "[--ctx L]\n");
 
   DialectRegistry registry;
   registerLowBitDialects(registry);
@@ -330,5 +401,36 @@ int main(int argc, char **argv) {
     return runExec(context);
   if (compareCommand)
     return runCompare(context);
-  return fail("expected a command: exec or compare (see --help)");
+  if (generateCommand) {
+    ::lowbit::run::GenerateOptions options;
+    options.model = modelFile;
+    options.prompt = prompt;
+    options.tokens = newTokens;
+    options.seed = seed;
+    options.temperature = temperature;
+    options.context = contextLength;
+    options.optLevel = optLevel;
+    return ::lowbit::run::runGenerate(context, options);
+  }
+  if (perplexityCommand) {
+    ::lowbit::run::PerplexityOptions options;
+    options.model = modelFile;
+    options.textFile = textFile;
+    options.context = contextLength > 0 ? int64_t(contextLength) : 512;
+    options.chunks = chunks;
+    options.optLevel = optLevel;
+    return ::lowbit::run::runPerplexity(context, options);
+  }
+  if (calibrateCommand) {
+    ::lowbit::run::CalibrateOptions options;
+    options.model = modelFile;
+    options.textFile = textFile;
+    options.output = statsFile;
+    options.samples = samples;
+    options.context = contextLength > 0 ? int64_t(contextLength) : 512;
+    options.optLevel = optLevel;
+    return ::lowbit::run::runCalibrate(context, options);
+  }
+  return fail("expected a command: exec, compare, generate, perplexity or "
+              "calibrate (see --help)");
 }

@@ -32,6 +32,14 @@ llvm::StringRef getDTypeName(DType dtype);
 /// The runner's element type for an MLIR element type, if it has one.
 std::optional<DType> getDTypeFor(Type type);
 
+
+/// Frees tensor data allocated with aligned_alloc, unless it is borrowed.
+struct HostTensorDeleter {
+  bool owned = true;
+  void operator()(uint8_t *p) const;
+};
+
+
 class HostTensor {
 public:
   HostTensor() = default;
@@ -60,16 +68,17 @@ public:
   /// [-64, 64] for wider ones. Never all zeros.
   void fillRandom(uint64_t seed);
 
+  /// A view of `other`'s data that does not own it: writes through it reach
+  /// `other`, which must outlive the view.
+  static HostTensor borrow(HostTensor &other);
+
   /// `tensor<2x3xf32>`-style description.
   std::string getTypeString() const;
 
 private:
-  struct FreeDeleter {
-    void operator()(uint8_t *p) const;
-  };
   DType dtype = DType::f32;
   llvm::SmallVector<int64_t> shape;
-  std::unique_ptr<uint8_t, FreeDeleter> data;
+  std::unique_ptr<uint8_t, HostTensorDeleter> data;
 };
 
 } // namespace mlir::lowbit

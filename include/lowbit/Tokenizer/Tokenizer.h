@@ -1,0 +1,99 @@
+//===- Tokenizer.h - Text to token ids and back -----------------*- C++ -*-===//
+//
+// The tokenizers of the checkpoints LowBit imports: the SentencePiece-style
+// vocabulary of Llama and llama2.c (pieces with scores, merged greedily by
+// score, bytes as <0xXX> fallback pieces), and byte-level BPE as GGUF stores
+// it for GPT-2-style models (tokens plus ranked merges, with a regex
+// pre-tokenizer). Plain C++ over LLVM Support; no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOWBIT_TOKENIZER_TOKENIZER_H
+#define LOWBIT_TOKENIZER_TOKENIZER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lowbit {
+
+/// How a piece of the vocabulary is used (GGUF's tokenizer.ggml.token_type).
+enum class TokenKind : int32_t {
+  normal = 1,
+  unknown = 2,
+  control = 3,
+  userDefined = 4,
+  unused = 5,
+  byte = 6,
+};
+
+/// Special token ids; -1 where the vocabulary has none.
+struct SpecialTokens {
+  int32_t bos = -1;
+  int32_t eos = -1;
+  int32_t unknown = -1;
+  int32_t padding = -1;
+  /// Whether encoding a prompt starts with BOS by default.
+  bool addBos = true;
+};
+
+class Tokenizer {
+public:
+  virtual ~Tokenizer();
+
+  /// Token ids of `text`, without BOS (callers prepend getBos()).
+  virtual std::vector<int32_t> encode(llvm::StringRef text) const = 0;
+
+  /// The bytes `token` stands for when it follows `previous` (-1 at the
+  /// start). Control tokens decode to nothing; byte tokens to their byte.
+  /// SentencePiece drops the leading space of the first piece after BOS.
+  virtual std::string decodeToken(int32_t previous, int32_t token) const = 0;
+
+  /// The text of a whole sequence.
+  std::string decode(llvm::ArrayRef<int32_t> tokens) const;
+
+  int64_t getVocabSize() const { return static_cast<int64_t>(pieces.size()); }
+  llvm::StringRef getPiece(int32_t token) const { return pieces[token]; }
+  const SpecialTokens &getSpecialTokens() const { return special; }
+  int32_t getBos() const { return special.bos; }
+  int32_t getEos() const { return special.eos; }
+
+  /// A SentencePiece-style tokenizer: `pieces` with `scores` (higher merges
+  /// first) and kinds; spaces are U+2581 in pieces, a space is prepended to
+  /// the text, and bytes without a piece use <0xXX> byte pieces.
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  createSentencePiece(std::vector<std::string> pieces,
+                      std::vector<float> scores, std::vector<TokenKind> kinds,
+                      SpecialTokens special);
+
+  /// A byte-level BPE tokenizer (GPT-2 style): pieces in the byte-to-unicode
+  /// alphabet, merges as "left right" in rank order, and the pre-tokenizer
+  /// named as GGUF's tokenizer.ggml.pre names it ("gpt2", "smollm",
+  /// "llama3", "default", ...).
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  createByteLevelBpe(std::vector<std::string> pieces,
+                     std::vector<TokenKind> kinds,
+                     const std::vector<std::string> &merges,
+                     llvm::StringRef preTokenizer, SpecialTokens special);
+
+  /// Reads llama2.c's tokenizer.bin (max piece length, then per piece: f32
+  /// score, i32 length, bytes). BOS is 1 and EOS 2, as in llama2.c.
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  readLlama2c(llvm::StringRef path, int64_t vocabSize);
+
+protected:
+  Tokenizer(std::vector<std::string> pieces, SpecialTokens special)
+      : pieces(std::move(pieces)), special(special) {}
+
+  std::vector<std::string> pieces;
+  SpecialTokens special;
+};
+
+} // namespace lowbit
+
+#endif // LOWBIT_TOKENIZER_TOKENIZER_H

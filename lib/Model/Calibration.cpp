@@ -1,0 +1,169 @@
+//===- Calibration.cpp - Observe linear inputs, save statistics -----------===//
+
+#include "lowbit/Model/Calibration.h"
+#include "lowbit/Dialect/LowBit/IR/LowBitDialect.h"
+#include "lowbit/Dialect/LowBit/IR/LowBitOps.h"
+#include "lowbit/Model/LlamaBuilder.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+using namespace mlir::lowbit;
+
+static constexpr llvm::StringLiteral kStatsAttr = "lowbit.calibration";
+static constexpr llvm::StringLiteral kInfoAttr = "lowbit.calibration_info";
+
+llvm::StringMap<std::string>
+mlir::lowbit::instrumentLinearInputs(ModuleOp module) {
+  module.getContext()->loadDialect<LowBitDialect>();
+  llvm::StringMap<std::string> observerOfLayer;
+  llvm::DenseMap<Value, std::string> observed;
+  module.walk([&](linalg::MatmulOp matmul) {
+    auto name = matmul->getAttrOfType<StringAttr>(kLayerNameAttr);
+    if (!name)
+      return;
+    Value input = matmul.getDpsInputs()[0];
+    auto [it, inserted] = observed.try_emplace(input, name.str());
+    if (inserted) {
+      OpBuilder b(matmul);
+      ObserveOp::create(b, matmul.getLoc(), input, name.getValue(),
+                        ObserveStats::all);
+    }
+    observerOfLayer[name.getValue()] = it->second;
+  });
+  return observerOfLayer;
+}
+
+template <typename AttrT, typename T>
+static Attribute makeBlob(MLIRContext &context, StringRef name,
+                          ArrayRef<int64_t> shape, Type element,
+                          ArrayRef<T> values) {
+  auto type = RankedTensorType::get(shape, element);
+  return AttrT::get(type, name,
+                    HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+}
+
+llvm::Error mlir::lowbit::writeCalibrationStats(
+    MLIRContext &context, llvm::StringRef path,
+    const llvm::StringMap<std::string> &observerOfLayer,
+    const ::lowbit::runtime::ObserverRegistry &registry,
+    const CalibrationInfo &info) {
+  if (!registry.getError().empty())
+    return llvm::createStringError("calibration failed: " +
+                                   registry.getError());
+  llvm::StringMap<int64_t> idOfKey;
+  for (auto [id, key] : llvm::enumerate(registry.getKeys()))
+    idOfKey[key] = int64_t(id);
+
+  OpBuilder b(&context);
+  SmallVector<NamedAttribute> layers;
+  // Sort by name so the file does not depend on hash order.
+  std::vector<std::string> names;
+  for (const auto &entry : observerOfLayer)
+    names.push_back(entry.getKey().str());
+  llvm::sort(names);
+  for (const std::string &name : names) {
+    auto id = idOfKey.find(observerOfLayer.lookup(name));
+    if (id == idOfKey.end())
+      return llvm::createStringError("layer " + name +
+                                     " was never observed");
+    const ::lowbit::runtime::ChannelStatistics &stats =
+        registry.get(id->second);
+    if (stats.rows == 0)
+      return llvm::createStringError("layer " + name + " saw no rows");
+    int64_t c = stats.channels;
+    NamedAttrList entry;
+    entry.append("rows", b.getI64IntegerAttr(stats.rows));
+    entry.append("absmax", makeBlob<DenseF32ResourceElementsAttr>(
+                               context, name + ".absmax", {c}, b.getF32Type(),
+                               ArrayRef<float>(stats.absMax)));
+    std::vector<float> meanAbs = stats.getMeanAbs();
+    entry.append("mean_abs", makeBlob<DenseF32ResourceElementsAttr>(
+                                 context, name + ".mean_abs", {c},
+                                 b.getF32Type(), ArrayRef<float>(meanAbs)));
+    std::vector<double> gram = stats.getGram();
+    entry.append("gram", makeBlob<DenseF64ResourceElementsAttr>(
+                             context, name + ".gram", {c, c}, b.getF64Type(),
+                             ArrayRef<double>(gram)));
+    layers.push_back(b.getNamedAttr(name, entry.getDictionary(&context)));
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+  (*module)->setAttr(kStatsAttr, b.getDictionaryAttr(layers));
+  (*module)->setAttr(
+      kInfoAttr,
+      b.getDictionaryAttr({b.getNamedAttr("model", b.getStringAttr(info.model)),
+                           b.getNamedAttr("text", b.getStringAttr(info.text)),
+                           b.getNamedAttr("samples",
+                                          b.getI64IntegerAttr(info.samples)),
+                           b.getNamedAttr("context",
+                                          b.getI64IntegerAttr(info.context))}));
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError(path + ": cannot write: " + ec.message());
+  if (failed(writeBytecodeToFile(*module, out.os())))
+    return llvm::createStringError(path + ": cannot write bytecode");
+  out.keep();
+  return llvm::Error::success();
+}
+
+llvm::Expected<llvm::StringMap<LayerStatistics>>
+mlir::lowbit::readCalibrationStats(MLIRContext &context,
+                                   llvm::StringRef path) {
+  std::string diagnostics;
+  OwningOpRef<ModuleOp> module;
+  {
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+      diagnostics += diag.str() + "\n";
+      return success();
+    });
+    module = parseSourceFile<ModuleOp>(path, ParserConfig(&context));
+  }
+  if (!module)
+    return llvm::createStringError(path + ": not a statistics file: " +
+                                   diagnostics);
+  auto layers = (*module)->getAttrOfType<DictionaryAttr>(kStatsAttr);
+  if (!layers)
+    return llvm::createStringError(path + ": no '" + kStatsAttr +
+                                   "' attribute; not a statistics file");
+  llvm::StringMap<LayerStatistics> result;
+  for (NamedAttribute layer : layers) {
+    auto bad = [&](const llvm::Twine &what) {
+      return llvm::createStringError(path + ": layer " +
+                                     layer.getName().getValue() + ": " + what);
+    };
+    auto entry = dyn_cast<DictionaryAttr>(layer.getValue());
+    if (!entry)
+      return bad("expected a dictionary");
+    auto rows = entry.getAs<IntegerAttr>("rows");
+    auto absMax = entry.getAs<DenseF32ResourceElementsAttr>("absmax");
+    auto meanAbs = entry.getAs<DenseF32ResourceElementsAttr>("mean_abs");
+    auto gram = entry.getAs<DenseF64ResourceElementsAttr>("gram");
+    if (!rows || !absMax || !meanAbs || !gram)
+      return bad("expected rows, absmax, mean_abs and gram");
+    auto absMaxValues = absMax.tryGetAsArrayRef();
+    auto meanAbsValues = meanAbs.tryGetAsArrayRef();
+    auto gramValues = gram.tryGetAsArrayRef();
+    if (!absMaxValues || !meanAbsValues || !gramValues)
+      return bad("statistics data missing from the file");
+    size_t channels = absMaxValues->size();
+    if (meanAbsValues->size() != channels ||
+        gramValues->size() != channels * channels)
+      return bad("statistics of inconsistent sizes");
+    LayerStatistics &stats = result[layer.getName().getValue()];
+    stats.rows = rows.getInt();
+    stats.absMax.assign(absMaxValues->begin(), absMaxValues->end());
+    stats.meanAbs.assign(meanAbsValues->begin(), meanAbsValues->end());
+    stats.gram.assign(gramValues->begin(), gramValues->end());
+  }
+  return result;
+}

@@ -1,0 +1,344 @@
+//===- ModelCommands.cpp - generate and perplexity ------------------------===//
+//
+// `generate` continues a prompt, greedily or by sampling at a temperature;
+// `perplexity` follows llama.cpp's perplexity tool: the text is tokenized as
+// a whole (with BOS), cut into non-overlapping windows of `ctx` tokens, each
+// window run from an empty cache with its first token replaced by BOS, and
+// only the second half of each window scored (every scored token sees at
+// least ctx/2 tokens of context). `calibrate` runs the model instrumented
+// with observers over windows of calibration text and saves the statistics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ModelCommands.h"
+
+#include "lowbit/Model/Calibration.h"
+#include "lowbit/Model/LlamaSession.h"
+#include "lowbit/Model/ModelFile.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+using namespace mlir;
+using namespace mlir::lowbit;
+using namespace ::lowbit::run;
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "lowbit-run") << message << "\n";
+  return 1;
+}
+
+static double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+namespace {
+/// A progress bar on stderr: redrawn in place on a terminal, a line every few
+/// seconds otherwise (logs).
+class ProgressBar {
+public:
+  ProgressBar(int64_t total, llvm::StringRef unit)
+      : total(total), unit(unit.str()),
+        interactive(llvm::sys::Process::StandardErrIsDisplayed()),
+        start(std::chrono::steady_clock::now()), lastPrint(start) {}
+
+  void update(int64_t done, const std::string &detail) {
+    auto now = std::chrono::steady_clock::now();
+    bool finished = done == total;
+    if (!interactive && !finished &&
+        std::chrono::duration<double>(now - lastPrint).count() < 5.0)
+      return;
+    lastPrint = now;
+    double elapsed = secondsSince(start);
+    double eta = done > 0 ? elapsed * (total - done) / done : 0.0;
+    constexpr int width = 30;
+    int filled = total > 0 ? int(width * done / total) : width;
+    std::string bar(filled, '=');
+    if (filled < width)
+      bar += '>' + std::string(width - filled - 1, ' ');
+    llvm::errs() << (interactive ? "\r" : "")
+                 << llvm::format("[%s] %lld/%lld %s, %s, %.0fs elapsed, "
+                                 "ETA %.0fs",
+                                 bar.c_str(), (long long)done,
+                                 (long long)total, unit.c_str(),
+                                 detail.c_str(), elapsed, eta)
+                 << (interactive && !finished ? "" : "\n");
+  }
+
+private:
+  int64_t total;
+  std::string unit;
+  bool interactive;
+  std::chrono::steady_clock::time_point start, lastPrint;
+};
+} // namespace
+
+/// Index of the largest logit, or a sample from softmax(logits / T).
+static int32_t pickToken(const float *logits, int64_t vocab,
+                         double temperature, std::mt19937_64 &rng) {
+  if (temperature <= 0.0)
+    return int32_t(std::max_element(logits, logits + vocab) - logits);
+  double maxLogit = *std::max_element(logits, logits + vocab);
+  std::vector<double> weights(vocab);
+  for (int64_t i = 0; i < vocab; ++i)
+    weights[i] = std::exp((logits[i] - maxLogit) / temperature);
+  std::discrete_distribution<int32_t> distribution(weights.begin(),
+                                                   weights.end());
+  return distribution(rng);
+}
+
+int ::lowbit::run::runGenerate(MLIRContext &context,
+                             const GenerateOptions &options) {
+  if (options.tokens < 1)
+    return fail("-n must be at least 1");
+  if (options.temperature < 0.0)
+    return fail("--temperature must not be negative");
+  LlamaBuildOptions build;
+  build.tokenCounts = {1, 32};
+  build.cacheLength = options.context;
+  build.cacheCap = 2048;
+  llvm::errs() << "loading " << options.model << "\n";
+  auto loaded = loadModel(context, options.model, build, &llvm::errs());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+  const ::lowbit::Tokenizer &tokenizer = *loaded->tokenizer;
+
+  auto compileStart = std::chrono::steady_clock::now();
+  JitOptions jitOptions;
+  jitOptions.optLevel = options.optLevel;
+  auto session = LlamaSession::create(*loaded->module, jitOptions);
+  if (!session)
+    return fail(llvm::toString(session.takeError()));
+  llvm::errs() << llvm::format("compiled in %.1f s\n",
+                               secondsSince(compileStart));
+
+  int64_t contextLength = (*session)->getCacheLength();
+  std::vector<int32_t> prompt;
+  if (tokenizer.getSpecialTokens().addBos && tokenizer.getBos() >= 0)
+    prompt.push_back(tokenizer.getBos());
+  std::vector<int32_t> encoded = tokenizer.encode(options.prompt);
+  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
+  if (int64_t(prompt.size()) + options.tokens > contextLength)
+    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
+                llvm::Twine(options.tokens) +
+                " new tokens do not fit the context of " +
+                llvm::Twine(contextLength) + " (see --ctx)");
+
+  auto prefillStart = std::chrono::steady_clock::now();
+  auto logits = (*session)->forward(prompt);
+  if (!logits)
+    return fail(llvm::toString(logits.takeError()));
+  double prefillSeconds = secondsSince(prefillStart);
+
+  int64_t vocab = (*session)->getVocabSize();
+  std::mt19937_64 rng(options.seed);
+  int32_t next = pickToken(logits->getDataAs<float>() +
+                               (prompt.size() - 1) * vocab,
+                           vocab, options.temperature, rng);
+  llvm::outs() << tokenizer.decode(prompt);
+  int32_t previous = prompt.back();
+  int64_t generated = 0;
+  auto decodeStart = std::chrono::steady_clock::now();
+  while (true) {
+    if (next == tokenizer.getEos())
+      break;
+    llvm::outs() << tokenizer.decodeToken(previous, next);
+    llvm::outs().flush();
+    ++generated;
+    if (generated == options.tokens)
+      break;
+    auto step = (*session)->forward({next});
+    if (!step)
+      return fail(llvm::toString(step.takeError()));
+    previous = next;
+    next = pickToken(step->getDataAs<float>(), vocab, options.temperature,
+                     rng);
+  }
+  double decodeSeconds = secondsSince(decodeStart);
+  llvm::outs() << "\n";
+  llvm::outs() << llvm::format(
+      "prefill: %zu tokens in %.3f s (%.1f tokens/s); decode: %lld tokens in "
+      "%.3f s (%.1f tokens/s)\n",
+      prompt.size(), prefillSeconds, prompt.size() / prefillSeconds,
+      (long long)generated, decodeSeconds,
+      generated > 1 ? (generated - 1) / decodeSeconds : 0.0);
+  return 0;
+}
+
+int ::lowbit::run::runPerplexity(MLIRContext &context,
+                               const PerplexityOptions &options) {
+  int64_t ctx = options.context;
+  if (ctx < 4 || ctx % 2 != 0)
+    return fail("--ctx must be an even number of at least 4, got " +
+                llvm::Twine(ctx));
+  auto text = llvm::MemoryBuffer::getFile(options.textFile, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!text)
+    return fail(options.textFile + ": cannot open: " +
+                text.getError().message());
+
+  LlamaBuildOptions build;
+  build.tokenCounts = {ctx};
+  build.cacheLength = ctx;
+  llvm::errs() << "loading " << options.model << "\n";
+  auto loaded = loadModel(context, options.model, build, &llvm::errs());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+  const ::lowbit::Tokenizer &tokenizer = *loaded->tokenizer;
+  if (ctx > loaded->config.maxSeqLen)
+    llvm::WithColor::warning(llvm::errs(), "lowbit-run")
+        << "--ctx " << ctx << " exceeds the model's context length "
+        << loaded->config.maxSeqLen << "\n";
+
+  auto tokenizeStart = std::chrono::steady_clock::now();
+  std::vector<int32_t> tokens;
+  if (tokenizer.getBos() >= 0)
+    tokens.push_back(tokenizer.getBos());
+  std::vector<int32_t> encoded = tokenizer.encode((*text)->getBuffer());
+  tokens.insert(tokens.end(), encoded.begin(), encoded.end());
+  llvm::errs() << llvm::format("tokenized %s: %zu tokens in %.1f s\n",
+                               options.textFile.c_str(), tokens.size(),
+                               secondsSince(tokenizeStart));
+
+  int64_t available = int64_t(tokens.size()) / ctx;
+  if (available == 0)
+    return fail("the text has " + llvm::Twine(tokens.size()) +
+                " tokens, fewer than one window of " + llvm::Twine(ctx));
+  int64_t chunks = options.chunks > 0 ? std::min(options.chunks, available)
+                                      : available;
+
+  auto compileStart = std::chrono::steady_clock::now();
+  JitOptions jitOptions;
+  jitOptions.optLevel = options.optLevel;
+  auto session = LlamaSession::create(*loaded->module, jitOptions);
+  if (!session)
+    return fail(llvm::toString(session.takeError()));
+  llvm::errs() << llvm::format("compiled in %.1f s\n",
+                               secondsSince(compileStart));
+
+  int64_t vocab = (*session)->getVocabSize();
+  int64_t first = ctx / 2;
+  double negativeLogLikelihood = 0.0;
+  int64_t scored = 0;
+  ProgressBar progress(chunks, "windows");
+  auto evalStart = std::chrono::steady_clock::now();
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    std::vector<int32_t> window(tokens.begin() + chunk * ctx,
+                                tokens.begin() + (chunk + 1) * ctx);
+    if (tokenizer.getBos() >= 0)
+      window[0] = tokenizer.getBos();
+    (*session)->reset();
+    auto logits = (*session)->forward(window);
+    if (!logits)
+      return fail(llvm::toString(logits.takeError()));
+    const float *rows = logits->getDataAs<float>();
+    for (int64_t j = first; j < ctx - 1; ++j) {
+      const float *row = rows + j * vocab;
+      double maxLogit = *std::max_element(row, row + vocab);
+      double sum = 0.0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(double(row[v]) - maxLogit);
+      double logProb = double(row[window[j + 1]]) - maxLogit - std::log(sum);
+      negativeLogLikelihood -= logProb;
+      ++scored;
+    }
+    double elapsed = secondsSince(evalStart);
+    progress.update(
+        chunk + 1,
+        llvm::formatv("ppl {0:F4}, {1:F1} tokens/s",
+                      std::exp(negativeLogLikelihood / scored),
+                      (chunk + 1) * ctx / elapsed)
+            .str());
+  }
+  double elapsed = secondsSince(evalStart);
+  llvm::outs() << llvm::format("evaluated %lld windows of %lld tokens in "
+                               "%.1f s (%.1f tokens/s)\n",
+                               (long long)chunks, (long long)ctx, elapsed,
+                               chunks * ctx / elapsed);
+  llvm::outs() << llvm::format("perplexity: %.4f (tokens: %lld, ctx: %lld)\n",
+                               std::exp(negativeLogLikelihood / scored),
+                               (long long)scored, (long long)ctx);
+  return 0;
+}
+
+int ::lowbit::run::runCalibrate(MLIRContext &context,
+                               const CalibrateOptions &options) {
+  if (options.samples < 1)
+    return fail("--samples must be at least 1");
+  if (options.context < 2)
+    return fail("--ctx must be at least 2");
+  auto text = llvm::MemoryBuffer::getFile(options.textFile, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!text)
+    return fail(options.textFile + ": cannot open: " +
+                text.getError().message());
+  LlamaBuildOptions build;
+  build.tokenCounts = {options.context};
+  build.cacheLength = options.context;
+  llvm::errs() << "loading " << options.model << "\n";
+  auto loaded = loadModel(context, options.model, build, &llvm::errs());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+  const ::lowbit::Tokenizer &tokenizer = *loaded->tokenizer;
+
+  std::vector<int32_t> tokens = tokenizer.encode((*text)->getBuffer());
+  int64_t available = int64_t(tokens.size()) / (options.context - 1);
+  if (available < options.samples)
+    return fail(options.textFile + " has " + llvm::Twine(tokens.size()) +
+                " tokens, enough for " + llvm::Twine(available) +
+                " samples of " + llvm::Twine(options.context) + ", not " +
+                llvm::Twine(options.samples));
+
+  llvm::StringMap<std::string> observerOfLayer =
+      instrumentLinearInputs(*loaded->module);
+  JitOptions jitOptions;
+  jitOptions.optLevel = options.optLevel;
+  auto session = LlamaSession::create(*loaded->module, jitOptions);
+  if (!session)
+    return fail(llvm::toString(session.takeError()));
+  ::lowbit::runtime::ObserverRegistry &registry =
+      (*session)->getJit().getObservers();
+  ::lowbit::runtime::setActiveObserverRegistry(&registry);
+
+  // Each sample: BOS and the next ctx - 1 tokens of the text.
+  ProgressBar progress(options.samples, "samples");
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t sample = 0; sample < options.samples; ++sample) {
+    std::vector<int32_t> window;
+    window.push_back(tokenizer.getBos() >= 0 ? tokenizer.getBos()
+                                             : tokens[sample * (options.context - 1)]);
+    auto begin = tokens.begin() + sample * (options.context - 1);
+    window.insert(window.end(), begin, begin + options.context - 1);
+    (*session)->reset();
+    if (auto logits = (*session)->forward(window); !logits)
+      return fail(llvm::toString(logits.takeError()));
+    progress.update(sample + 1,
+                    llvm::formatv("{0:F1} tokens/s",
+                                  (sample + 1) * options.context /
+                                      secondsSince(start))
+                        .str());
+  }
+  ::lowbit::runtime::setActiveObserverRegistry(nullptr);
+
+  CalibrationInfo info{options.model, options.textFile, options.samples,
+                       options.context};
+  if (llvm::Error error = writeCalibrationStats(
+          context, options.output, observerOfLayer, registry, info))
+    return fail(llvm::toString(std::move(error)));
+  llvm::outs() << "wrote statistics of " << observerOfLayer.size()
+               << " linear layers (" << registry.size() << " observers, "
+               << options.samples * options.context << " tokens) to "
+               << options.output << "\n";
+  return 0;
+}

@@ -1,0 +1,47 @@
+//===- ModelCommands.h - lowbit-run's model commands ------------*- C++ -*-===//
+
+#ifndef LOWBIT_TOOLS_LOWBITRUN_MODELCOMMANDS_H
+#define LOWBIT_TOOLS_LOWBITRUN_MODELCOMMANDS_H
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <cstdint>
+#include <string>
+
+namespace lowbit::run {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt;
+  int64_t tokens = 64;
+  uint64_t seed = 0;
+  double temperature = 0.0; // 0: greedy
+  int64_t context = 0;      // 0: the model's, at most 2048
+  unsigned optLevel = 2;
+};
+
+struct PerplexityOptions {
+  std::string model;
+  std::string textFile;
+  int64_t context = 512;
+  int64_t chunks = -1; // all
+  unsigned optLevel = 2;
+};
+
+struct CalibrateOptions {
+  std::string model;
+  std::string textFile;
+  std::string output;
+  int64_t samples = 32;
+  int64_t context = 512;
+  unsigned optLevel = 2;
+};
+
+int runCalibrate(mlir::MLIRContext &context, const CalibrateOptions &options);
+int runGenerate(mlir::MLIRContext &context, const GenerateOptions &options);
+int runPerplexity(mlir::MLIRContext &context,
+                  const PerplexityOptions &options);
+
+} // namespace lowbit::run
+
+#endif // LOWBIT_TOOLS_LOWBITRUN_MODELCOMMANDS_H
