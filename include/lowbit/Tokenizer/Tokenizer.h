@@ -40,6 +40,10 @@ struct SpecialTokens {
   int32_t padding = -1;
   /// Whether encoding a prompt starts with BOS by default.
   bool addBos = true;
+  /// SentencePiece only: whether encode() puts a space before the text (the
+  /// "dummy prefix", GGUF's tokenizer.ggml.add_space_prefix) and decoding
+  /// drops it again.
+  bool addSpacePrefix = true;
 };
 
 class Tokenizer {
@@ -50,8 +54,10 @@ public:
   virtual std::vector<int32_t> encode(llvm::StringRef text) const = 0;
 
   /// The bytes `token` stands for when it follows `previous` (-1 at the
-  /// start). Control tokens decode to nothing; byte tokens to their byte.
-  /// SentencePiece drops the leading space of the first piece after BOS.
+  /// start). Control tokens decode to nothing; byte tokens to their byte;
+  /// unknown tokens to their piece; ids outside the vocabulary to nothing.
+  /// SentencePiece drops the leading space of the first piece after BOS (or
+  /// at the start), so that decode(encode(text)) is text again.
   virtual std::string decodeToken(int32_t previous, int32_t token) const = 0;
 
   /// The text of a whole sequence.
@@ -65,7 +71,11 @@ public:
 
   /// A SentencePiece-style tokenizer: `pieces` with `scores` (higher merges
   /// first) and kinds; spaces are U+2581 in pieces, a space is prepended to
-  /// the text, and bytes without a piece use <0xXX> byte pieces.
+  /// the text, and bytes without a piece use <0xXX> byte pieces (characters
+  /// whose bytes lack them become the unknown piece). Normal and user-defined
+  /// pieces take part in merges; user-defined ones are also matched whole in
+  /// the text. Empty `kinds` means normal, except <0xXX> pieces are bytes. An
+  /// unknown id of -1 is taken from the first piece of kind unknown.
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   createSentencePiece(std::vector<std::string> pieces,
                       std::vector<float> scores, std::vector<TokenKind> kinds,
@@ -73,8 +83,12 @@ public:
 
   /// A byte-level BPE tokenizer (GPT-2 style): pieces in the byte-to-unicode
   /// alphabet, merges as "left right" in rank order, and the pre-tokenizer
-  /// named as GGUF's tokenizer.ggml.pre names it ("gpt2", "smollm",
-  /// "llama3", "default", ...).
+  /// named as GGUF's tokenizer.ggml.pre names it: "gpt2", "smollm" (digits
+  /// split one by one first, as for StarCoder), "llama3" or "llama-bpe", and
+  /// "default" (llama.cpp's fallback); other names are an error. Control and
+  /// user-defined pieces in the text are matched whole before splitting.
+  /// Empty `kinds` means all normal. Fails on a merge that is not two pieces
+  /// whose concatenation is a piece.
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   createByteLevelBpe(std::vector<std::string> pieces,
                      std::vector<TokenKind> kinds,
@@ -82,7 +96,10 @@ public:
                      llvm::StringRef preTokenizer, SpecialTokens special);
 
   /// Reads llama2.c's tokenizer.bin (max piece length, then per piece: f32
-  /// score, i32 length, bytes). BOS is 1 and EOS 2, as in llama2.c.
+  /// score, i32 length, bytes). BOS is 1 and EOS 2, as in llama2.c. The file
+  /// must hold exactly `vocabSize` pieces. Pieces are spelled as
+  /// SentencePiece spells them (U+2581 for the exporter's spaces, "<s>" and
+  /// "</s>"); 0 is the unknown piece, 1 and 2 control, <0xXX> pieces bytes.
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   readLlama2c(llvm::StringRef path, int64_t vocabSize);
 
