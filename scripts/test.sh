@@ -8,6 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${LOWBIT_BUILD_DIR:-$root/build}"
 
 "$root/scripts/setup.sh"
+"$root/scripts/fetch-models.sh"
 "$root/scripts/build.sh" lowbit-test-depends
 
 status=0
