@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build python3
   clang-22 lld-22
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libgtest-dev
+  libgtest-dev libomp-22-dev
 )
 
 missing=()

@@ -2,14 +2,18 @@
 
 #include "lowbit/Pipelines/Pipelines.h"
 #include "lowbit/Conversion/Passes.h"
+#include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -27,6 +31,22 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
+  // Weights leave the code before bufferization would turn them into LLVM
+  // globals with initializers; the JIT binds them to the blobs.
+  if (options.externalizeWeights) {
+    ExternalizeWeightsPassOptions externalize;
+    externalize.minBytes = options.weightMinBytes;
+    pm.addPass(createExternalizeWeightsPass(externalize));
+  }
+  // Linear layers become tiled, vectorized kernels while still on tensors,
+  // where tiling, splitting and hoisting are plain SSA rewrites.
+  if (options.vectorize) {
+    VectorizeMatmulPassOptions kernels;
+    kernels.parallel = options.parallel;
+    pm.addNestedPass<func::FuncOp>(createVectorizeMatmulPass(kernels));
+    pm.addPass(createCSEPass());
+  }
+
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -36,6 +56,26 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Column blocks of the kernels run on all cores: scf.forall ->
+  // scf.parallel -> omp.parallel/omp.wsloop. The canonicalizer then inlines
+  // the memref.alloca_scope that SCF-to-OpenMP wraps each body in (nothing
+  // is allocated on the stack there), which must go before SCF-to-CF.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  if (options.vectorize && options.parallel) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  }
+  // A model's entry point is hundreds of loop nests in a row, which LLVM
+  // optimizes in quadratic time: give each nest a function of its own.
+  pm.addPass(createOutlineLoopNestsPass());
+  if (options.vectorize) {
+    // Lane sums, then n-D transfers unrolled to 1-D loads and stores.
+    pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass(
+        vector::VectorMultiReductionLowering::InnerReduction));
+    VectorTransferToSCFOptions transfers;
+    transfers.enableFullUnroll();
+    pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
+  }
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -44,6 +84,15 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   expand.includeF8E8M0 = true; // Power-of-two block scales.
   pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createConvertMathToLLVMPass());
+  if (options.vectorize) {
+    // The only vector reductions are the kernels' lane sums, which the lane
+    // split has already reassociated: let LLVM sum them as a tree.
+    ConvertVectorToLLVMPassOptions vectorToLLVM;
+    vectorToLLVM.reassociateFPReductions = true;
+    pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  }
+  if (options.vectorize && options.parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -56,7 +105,8 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
 void mlir::lowbit::registerLowBitPipelines() {
   PassPipelineRegistration<LowerToLLVMOptions>(
       "lowbit-to-llvm",
-      "Lower lowbit and float tensor IR to the LLVM dialect through the "
-      "reference lowering (convert-lowbit-to-linalg, bufferization, loops)",
+      "Lower lowbit and float tensor IR to the LLVM dialect: the reference "
+      "lowering of lowbit ops, external weights, vectorized multithreaded "
+      "linear layers (vectorize=false: scalar loops), bufferization, loops",
       buildLowerToLLVMPipeline);
 }

@@ -3,18 +3,30 @@
 #include "lowbit/Runner/JitModule.h"
 #include "lowbit/Conversion/LowBitToLinalg/LowBitToLinalg.h"
 #include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/DebugStringHelper.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/DynamicLibrary.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <set>
 
 using namespace mlir;
@@ -25,6 +37,61 @@ static llvm::Error makeError(const llvm::Twine &message) {
 }
 
 JitModule::~JitModule() = default;
+
+/// The OpenMP runtime that code with `omp` ops calls (`__kmpc_fork_call`,
+/// ...): $LOWBIT_LIBOMP if set, else the libomp of the LLVM installation
+/// that this MLIR comes from (Debian's libomp-22-dev puts it beside
+/// libMLIR.so), else whatever the dynamic loader finds.
+static std::string findOpenMPRuntime() {
+  if (const char *path = std::getenv("LOWBIT_LIBOMP"))
+    return path;
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&makeOptimizingTransformer),
+             &info) &&
+      info.dli_fname) {
+    llvm::SmallString<256> path(llvm::sys::path::parent_path(info.dli_fname));
+    llvm::sys::path::append(path, "libomp.so");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return "libomp.so.5";
+}
+
+/// Addresses of the external weight globals that lowbit-externalize-weights
+/// recorded on the module: each is bound to its blob's bytes in place.
+static llvm::Expected<llvm::StringMap<void *>>
+collectExternalWeights(ModuleOp module) {
+  llvm::StringMap<void *> addresses;
+  auto records = module->getAttrOfType<DictionaryAttr>(kExternalWeightsAttrName);
+  if (!records)
+    return addresses;
+  for (NamedAttribute record : records) {
+    auto weight = dyn_cast<DenseResourceElementsAttr>(record.getValue());
+    if (!weight)
+      return makeError("'" + kExternalWeightsAttrName + "' entry " +
+                       record.getName().getValue() +
+                       " is not a dense_resource attribute");
+    AsmResourceBlob *blob = weight.getRawHandle().getBlob();
+    if (!blob)
+      return makeError("the data of external weight @" +
+                       record.getName().getValue() + " (resource '" +
+                       weight.getRawHandle().getKey() +
+                       "') is missing from the module");
+    ArrayRef<char> bytes = blob->getData();
+    auto type = weight.getType();
+    int64_t expected =
+        type.getNumElements() *
+        int64_t(type.getElementType().getIntOrFloatBitWidth() / 8);
+    if (int64_t(bytes.size()) != expected)
+      return makeError("external weight @" + record.getName().getValue() +
+                       " has " + llvm::Twine(bytes.size()) +
+                       " bytes of data, its type needs " +
+                       llvm::Twine(expected));
+    addresses[record.getName().getValue()] =
+        const_cast<char *>(bytes.data());
+  }
+  return addresses;
+}
 
 llvm::Expected<std::unique_ptr<JitModule>>
 JitModule::create(ModuleOp module, const JitOptions &options) {
@@ -57,7 +124,10 @@ JitModule::create(ModuleOp module, const JitOptions &options) {
                        "'; lower it with quant-opt --lowbit-to-llvm");
   } else {
     PassManager pm(module.getContext());
-    buildLowerToLLVMPipeline(pm, LowerToLLVMOptions());
+    LowerToLLVMOptions pipeline;
+    pipeline.vectorize = options.vectorize;
+    pipeline.parallel = options.parallel;
+    buildLowerToLLVMPipeline(pm, pipeline);
     if (failed(pm.run(module)))
       return makeError("lowering to the LLVM dialect failed");
   }
@@ -67,6 +137,31 @@ JitModule::create(ModuleOp module, const JitOptions &options) {
     for (Attribute key : keyAttr)
       keys.push_back(cast<StringAttr>(key).str());
   jit->observers = std::make_unique<::lowbit::runtime::ObserverRegistry>(keys);
+
+  // Weights stay in the context's blobs; the code reads them in place.
+  llvm::Expected<llvm::StringMap<void *>> weights =
+      collectExternalWeights(module);
+  if (!weights)
+    return weights.takeError();
+  bool usesOpenMP = false;
+  module.walk([&](omp::ParallelOp) {
+    usesOpenMP = true;
+    return WalkResult::interrupt();
+  });
+  if (usesOpenMP) {
+    // Loaded into the process, where the JIT resolves symbols it lacks.
+    std::string openMPRuntime = findOpenMPRuntime();
+    std::string message;
+    if (llvm::sys::DynamicLibrary::LoadLibraryPermanently(
+            openMPRuntime.c_str(), &message))
+      return makeError("the module runs on threads with OpenMP, but the "
+                       "OpenMP runtime '" +
+                       openMPRuntime + "' cannot be loaded (" + message +
+                       "); install libomp or set LOWBIT_LIBOMP");
+  }
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  registerOpenMPDialectTranslation(*module.getContext());
 
   static bool targetsInitialized = [] {
     llvm::InitializeNativeTarget();
@@ -87,14 +182,28 @@ JitModule::create(ModuleOp module, const JitOptions &options) {
     return makeError("JIT compilation failed: " +
                      llvm::toString(engine.takeError()));
   jit->engine = std::move(*engine);
-  jit->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  jit->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
     symbols[interner("_mlir_ciface_lowbit_observe")] = {
         llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_lowbit_observe),
         llvm::JITSymbolFlags::Exported};
+    for (const auto &weight : *weights)
+      symbols[interner(weight.getKey())] = {
+          llvm::orc::ExecutorAddr::fromPtr(weight.getValue()),
+          llvm::JITSymbolFlags::Exported};
     return symbols;
   });
+  jit->externalWeightCount = weights->size();
   jit->engine->initialize();
+  // Compile now rather than on the first call: the module is one unit of
+  // the JIT, so looking up one function compiles all of them. A failed
+  // lookup (no C interface) is reported by invoke, with its context.
+  if (!jit->functionNames.empty()) {
+    auto compiled = jit->engine->lookupPacked("_mlir_ciface_" +
+                                              jit->functionNames.front());
+    if (!compiled)
+      llvm::consumeError(compiled.takeError());
+  }
   return jit;
 }
 
@@ -254,6 +363,15 @@ JitModule::invoke(StringRef name, ArrayRef<HostTensor> args) {
     offset += 3 + 2 * type.getRank();
   }
   return outputs;
+}
+
+llvm::Error JitModule::invokePacked(StringRef name,
+                                    MutableArrayRef<void *> packedArgs) {
+  if (llvm::Error error =
+          engine->invokePacked(("_mlir_ciface_" + name).str(), packedArgs))
+    return makeError("calling @" + name + " failed: " +
+                     llvm::toString(std::move(error)));
+  return llvm::Error::success();
 }
 
 llvm::Expected<SmallVector<HostTensor>>

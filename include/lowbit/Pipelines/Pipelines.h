@@ -8,19 +8,43 @@
 
 namespace mlir::lowbit {
 
-/// Options of `lowbit-to-llvm`, the reference lowering to the LLVM dialect.
+/// Options of `lowbit-to-llvm`, the lowering to the LLVM dialect.
 struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
   PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
       llvm::cl::desc("Give public functions a _mlir_ciface_ entry point "
                      "taking memref descriptors by pointer"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Lower f32 linear layers (transposed-B matmuls) to "
+                     "tiled, vectorized FMA kernels; false gives the scalar "
+                     "reference loops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Share the column blocks of vectorized linear layers "
+                     "out over all cores with OpenMP (the JIT loads libomp)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> externalizeWeights{
+      *this, "externalize-weights",
+      llvm::cl::desc("Read large dense_resource constants from external "
+                     "globals that the JIT binds to the blobs, instead of "
+                     "compiling them into the code"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> weightMinBytes{
+      *this, "weight-min-bytes",
+      llvm::cl::desc("Externalize constants of at least this many bytes"),
+      llvm::cl::init(4096)};
 };
 
-/// lowbit (and float linalg/tensor) IR -> LLVM dialect, through the
-/// reference lowering: convert-lowbit-to-linalg, one-shot bufferization with
-/// ownership-based deallocation (results of public functions are owned by
-/// the caller and freed with free()), loops, and the LLVM conversions.
+/// lowbit (and float linalg/tensor) IR -> LLVM dialect:
+/// convert-lowbit-to-linalg (the reference lowering), large weights moved
+/// out into external globals, linear layers tiled and vectorized into
+/// multithreaded FMA kernels (unless `vectorize` is off), one-shot
+/// bufferization with ownership-based deallocation (results of public
+/// functions are owned by the caller and freed with free()), loops for the
+/// remaining linalg ops, and the LLVM conversions (OpenMP included).
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 

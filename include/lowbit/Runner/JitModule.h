@@ -27,6 +27,12 @@ namespace lowbit {
 struct JitOptions {
   /// LLVM optimization level of the JIT-compiled code.
   unsigned optLevel = 2;
+  /// Lowering of a module not yet in the LLVM dialect: linear layers as
+  /// vectorized kernels (lowbit-to-llvm's default) or as the scalar
+  /// reference loops (`lowbit-to-llvm{vectorize=false}`).
+  bool vectorize = true;
+  /// Whether vectorized linear layers run on all cores (OpenMP).
+  bool parallel = true;
 };
 
 class JitModule {
@@ -34,7 +40,7 @@ public:
   ~JitModule();
 
   /// Lowers `module` in place (unless it is already in the LLVM dialect) and
-  /// compiles it. Problems in the IR are reported through the context's
+  /// compiles it to machine code before returning. Problems in the IR are reported through the context's
   /// diagnostic handler; the returned error says which stage failed.
   static llvm::Expected<std::unique_ptr<JitModule>>
   create(ModuleOp module, const JitOptions &options = {});
@@ -50,6 +56,17 @@ public:
   llvm::Expected<llvm::SmallVector<HostTensor>>
   invoke(llvm::StringRef name, llvm::ArrayRef<HostTensor> args);
 
+  /// Calls `_mlir_ciface_<name>` with `packedArgs` laid out as
+  /// ExecutionEngine::invokePacked takes them: one pointer per argument, to
+  /// the argument (for a memref, to a pointer to its descriptor), the result
+  /// descriptor's pointer first. Nothing is checked: for callers that own
+  /// their buffers, such as benchmarks of functions on memrefs.
+  llvm::Error invokePacked(llvm::StringRef name,
+                           llvm::MutableArrayRef<void *> packedArgs);
+
+  /// How many external weight globals were bound to their blobs.
+  size_t getExternalWeightCount() const { return externalWeightCount; }
+
   /// Calibration statistics of the module's `lowbit.observe` ops,
   /// accumulated over every call.
   ::lowbit::runtime::ObserverRegistry &getObservers() { return *observers; }
@@ -61,6 +78,7 @@ private:
   llvm::StringMap<FunctionType> signatures;
   std::vector<std::string> functionNames;
   std::unique_ptr<::lowbit::runtime::ObserverRegistry> observers;
+  size_t externalWeightCount = 0;
 };
 
 /// Random inputs for `signature`, one per argument, each from its own seed

@@ -1,0 +1,122 @@
+//===- PeakProbes.cpp - FMA and memory read peaks (-O3 -mavx2 -mfma) ------===//
+
+#include "PeakProbes.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+using namespace lowbit::bench;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+/// Runs `work(thread)` on `threads` threads at once and returns the wall
+/// time in seconds.
+template <typename Work> double timeOnThreads(unsigned threads, Work work) {
+  std::vector<std::thread> pool;
+  auto start = Clock::now();
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&work, t] { work(t); });
+  for (std::thread &thread : pool)
+    thread.join();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// 12 independent accumulators: more than FMA latency x FMA ports on any
+/// AVX2 core (Zen 1: 5 x 1 ymm; Haswell to Zen 4: 4-5 x 2).
+constexpr int kChains = 12;
+
+float fmaChains(long iterations, float seed) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i)
+    acc[i] = _mm256_set1_ps(seed + float(i));
+  const __m256 scale = _mm256_set1_ps(0.999999f);
+  const __m256 shift = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = _mm256_fmadd_ps(acc[i], scale, shift);
+    // Keep the compiler from reasoning about the loop.
+    __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]),
+                     "+x"(acc[3]), "+x"(acc[4]), "+x"(acc[5]));
+  }
+  __m256 sum = acc[0];
+  for (int i = 1; i < kChains; ++i)
+    sum = _mm256_add_ps(sum, acc[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  return lanes[0] + lanes[7];
+}
+
+float sumFloats(const float *data, size_t count) {
+  __m256 acc[8];
+  for (__m256 &a : acc)
+    a = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= count; i += 64)
+    for (int j = 0; j < 8; ++j)
+      acc[j] = _mm256_add_ps(acc[j], _mm256_loadu_ps(data + i + 8 * j));
+  __m256 sum = acc[0];
+  for (int j = 1; j < 8; ++j)
+    sum = _mm256_add_ps(sum, acc[j]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  float total = 0;
+  for (float lane : lanes)
+    total += lane;
+  for (; i < count; ++i)
+    total += data[i];
+  return total;
+}
+} // namespace
+
+double lowbit::bench::measureFmaPeakGflops(unsigned threads, int trials) {
+  constexpr long kIterations = 50'000'000;
+  double best = 0;
+  std::vector<float> sink(threads);
+  for (int trial = 0; trial < trials; ++trial) {
+    double seconds = timeOnThreads(threads, [&](unsigned t) {
+      sink[t] = fmaChains(kIterations, float(t + trial));
+    });
+    double flops = double(threads) * kIterations * kChains * 8 * 2;
+    best = std::max(best, flops / seconds * 1e-9);
+  }
+  volatile float keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+double lowbit::bench::measureReadBandwidthGBs(unsigned threads, size_t bytes,
+                                              int trials) {
+  size_t count = bytes / sizeof(float);
+  auto *data = static_cast<float *>(std::aligned_alloc(64, count * 4));
+  if (!data)
+    return 0;
+  // Touch every page from the threads that will read them.
+  size_t perThread = (count + threads - 1) / threads;
+  timeOnThreads(threads, [&](unsigned t) {
+    size_t begin = std::min(count, t * perThread);
+    size_t end = std::min(count, begin + perThread);
+    for (size_t i = begin; i < end; ++i)
+      data[i] = float(i & 1023) * 1e-3f;
+  });
+  double best = 0;
+  std::vector<float> sink(threads);
+  for (int trial = 0; trial < trials; ++trial) {
+    double seconds = timeOnThreads(threads, [&](unsigned t) {
+      size_t begin = std::min(count, t * perThread);
+      size_t end = std::min(count, begin + perThread);
+      sink[t] = sumFloats(data + begin, end - begin);
+    });
+    best = std::max(best, double(count * 4) / seconds * 1e-9);
+  }
+  volatile float keep = sink[0];
+  (void)keep;
+  std::free(data);
+  return best;
+}

@@ -1,0 +1,26 @@
+//===- Passes.h - LowBit transforms -----------------------------*- C++ -*-===//
+
+#ifndef LOWBIT_TRANSFORMS_PASSES_H
+#define LOWBIT_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::lowbit {
+
+/// Name of the module attribute in which `lowbit-externalize-weights` records
+/// the blob behind each external weight global: a dictionary from the
+/// global's symbol name to its `dense_resource` attribute.
+inline constexpr llvm::StringLiteral kExternalWeightsAttrName =
+    "lowbit.external_weights";
+
+#define GEN_PASS_DECL
+#include "lowbit/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lowbit/Transforms/Passes.h.inc"
+
+} // namespace mlir::lowbit
+
+#endif // LOWBIT_TRANSFORMS_PASSES_H

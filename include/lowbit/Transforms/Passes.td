@@ -1,0 +1,165 @@
+//===- Passes.td - LowBit transforms -----------------------*- tablegen -*-===//
+
+#ifndef LOWBIT_TRANSFORMS_PASSES_TD
+#define LOWBIT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ExternalizeWeightsPass : Pass<"lowbit-externalize-weights", "ModuleOp"> {
+  let summary = "Move large dense_resource constants out of the code into "
+                "external globals bound at load time";
+  let description = [{
+    Weights of real models are hundreds of megabytes of `dense_resource`
+    blobs. Lowered as they are, each becomes an LLVM global with an
+    initializer, and LLVM then spends minutes compiling constants. This pass
+    replaces every `arith.constant dense_resource<...>` tensor of at least
+    `min-bytes` bytes by a read of an external `memref.global` declaration
+    (no initializer), through `bufferization.to_tensor ... restrict`, and
+    records which blob each global stands for in the module attribute
+    `lowbit.external_weights` (symbol name to the `dense_resource`
+    attribute). The JIT binds each symbol to the blob's bytes in place, so
+    nothing is copied and the numbers are bit for bit the same. Constants
+    sharing one blob (tied embeddings) share one global; smaller constants
+    stay inline.
+
+    Example:
+
+    ```mlir
+    %w = arith.constant dense_resource<blk.0.attn_q> : tensor<576x576xf32>
+    // becomes
+    memref.global constant @__lowbit_weight_blk_0_attn_q : memref<576x576xf32>
+    ...
+    %m = memref.get_global @__lowbit_weight_blk_0_attn_q : memref<576x576xf32>
+    %w = bufferization.to_tensor %m restrict
+        : memref<576x576xf32> to tensor<576x576xf32>
+    // with, on the module,
+    // lowbit.external_weights = {__lowbit_weight_blk_0_attn_q =
+    //     dense_resource<blk.0.attn_q> : tensor<576x576xf32>}
+    ```
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"4096",
+           "Externalize constants of at least this many bytes">
+  ];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def VectorizeMatmulPass : Pass<"lowbit-vectorize-matmul", "func::FuncOp"> {
+  let summary = "Tile, split and vectorize transposed-B f32 matmuls into "
+                "register-blocked FMA kernels";
+  let description = [{
+    Rewrites every statically shaped f32 `linalg.matmul` (or equivalent
+    contraction) of the transposed-B form `C[m, n] += A[m, k] * B[n, k]`, the
+    form of every linear layer, into a multithreaded, register-blocked kernel
+    made only of upstream transformations:
+
+    1. Columns are cut into blocks of B rows that fit the L2 cache and the
+       blocks are distributed over an `scf.forall` (OpenMP later).
+    2. Each block is tiled with `scf.for` into micro-tiles of `mr` rows by
+       `nr` columns (`mr * nr` register accumulators: 4x3 for prefill, 1x8
+       for decode).
+    3. Each micro-tile's reduction over K is split by the vector width with
+       `linalg::splitReduction` (inner dimension parallel): the tile keeps
+       `mr x nr` partial sums of `vector<8xf32>`, accumulated along K with
+       one FMA per pair of contiguous 8-float slices of A and B, and reduced
+       across lanes once at the end.
+    4. The K loop is tiled by one vector and everything is vectorized with
+       `linalg::vectorize`; the accumulator becomes a loop-carried vector
+       (`hoistLoopInvariantSubsets`) and the contraction is lowered to
+       `vector.fma`.
+
+    Extents that the tiles do not divide are first split off with
+    `linalg::splitOp`, so that every tile is static: rows and columns get
+    smaller kernels, and the last `K mod 8` columns of the reduction stay a
+    plain `linalg.matmul` (lowered to loops). Other ops are left alone.
+
+    Example, for `A: 128x576`, `B: 576x576`:
+
+    ```mlir
+    scf.forall (%blk) in (6) shared_outs(...) {      // 96 columns a block
+      scf.for %m = 0 to 128 step 4 {                 // 4x3 micro-tiles
+        scf.for %n = 0 to 96 step 3 {
+          %acc = scf.for %k = 0 to 72 step 1
+              iter_args(%c = %zero) -> (vector<4x3x8xf32>) {
+            %a = vector.transfer_read ... : tensor<4x72x8xf32>, vector<4x1x8xf32>
+            %b = vector.transfer_read ... : tensor<3x72x8xf32>, vector<3x1x8xf32>
+            ...
+            %f = vector.fma %ab, %bb, %c : vector<4x3x8xf32>
+            scf.yield %f : vector<4x3x8xf32>
+          }
+          %r = vector.multi_reduction <add>, %acc, %c0 [2]
+              : vector<4x3x8xf32> to vector<4x3xf32>
+          ...
+    ```
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Distribute column blocks over threads with scf.forall">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Threads to size the column blocks for (0: the host's)">,
+    Option<"lanes", "lanes", "int64_t", /*default=*/"8",
+           "f32 lanes of a vector register (8 for AVX2)">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"12",
+           "Vector accumulators of a micro-tile (rows x columns)">,
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"4",
+           "Rows of A in a micro-tile">,
+    Option<"blockBytes", "block-bytes", "int64_t", /*default=*/"262144",
+           "Bytes of B a column block may take (about half the L2 cache)">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def OutlineLoopNestsPass : Pass<"lowbit-outline-loop-nests", "ModuleOp"> {
+  let summary = "Outline the top-level loop nests of large functions into "
+                "functions of their own";
+  let description = [{
+    A model's entry point lowers to one function holding a loop nest per
+    linalg op: hundreds of loops in a row. Some of LLVM's loop analyses
+    walk every dominating block when they look at a loop (ScalarEvolution's
+    guard checks in IndVarSimplify), which makes optimizing such a function
+    quadratic in its length: tens of seconds for SmolLM2. This pass moves
+    each top-level `scf.for` nest (without results) of a function that has
+    at least `min-nests` of them into a private `no_inline` function and
+    calls it, so that LLVM sees many small functions. A call per loop nest
+    costs nothing measurable.
+
+    Example:
+
+    ```mlir
+    func.func @forward_1(...) {
+      scf.for %i = %c0 to %c576 step %c1 { ... memref.store ... }
+      ...
+    }
+    // becomes
+    func.func private @forward_1__nest0(%arg0: memref<1x576xf32>, ...)
+        attributes {no_inline} {
+      scf.for %i = %c0 to %c576 step %c1 { ... }
+      return
+    }
+    func.func @forward_1(...) {
+      call @forward_1__nest0(%alloc, ...) : (memref<1x576xf32>, ...) -> ()
+      ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"minNests", "min-nests", "int64_t", /*default=*/"32",
+           "Outline only in functions with at least this many nests">
+  ];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+#endif // LOWBIT_TRANSFORMS_PASSES_TD
