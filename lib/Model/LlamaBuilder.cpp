@@ -95,11 +95,18 @@ private:
   Value rmsNorm(Value x, StringRef gammaName);
   Value linear(Value x, StringRef weightName);
   Value rope(Value x, int64_t heads, Value position);
-  Value attention(Value q, Value keys, Value values, Value position);
+  Value attention(Value q, Value keyCache, Value valueCache, int64_t layer,
+                  Value position);
   Value add(Value x, Value y);
   Value swiglu(Value gate, Value up);
-  Value updateCache(Value cache, Value values, int64_t layer, Value position);
-  Value layerCache(Value cache, int64_t layer);
+  Value transpose(Value x, ArrayRef<int64_t> permutation);
+  Value cachePosition(Value position);
+  Value updateKeyCache(Value cache, Value keys, int64_t layer, Value position);
+  Value updateValueCache(Value cache, Value values, int64_t layer,
+                         Value position);
+  Value cacheHead(Value cache, int64_t layer, int64_t kvHead);
+  Value perKvHeadMatmul(Value lhs, Value cache, int64_t layer,
+                        int64_t columns);
 
   ImplicitLocOpBuilder &b;
   const LlamaConfig &c;
@@ -219,66 +226,136 @@ Value LlamaEmitter::rope(Value x, int64_t heads, Value position) {
       ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
 }
 
-Value LlamaEmitter::updateCache(Value cache, Value values, int64_t layer,
-                                Value position) {
-  int64_t kv = c.numKvHeads, headDim = c.getHeadDim();
-  Value heads = tensor::ExpandShapeOp::create(
-      b, type({T, kv, headDim}), values,
-      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-  Value start = arith::IndexCastOp::create(
+Value LlamaEmitter::transpose(Value x, ArrayRef<int64_t> permutation) {
+  auto shape = cast<RankedTensorType>(x.getType()).getShape();
+  SmallVector<int64_t> permuted;
+  for (int64_t dim : permutation)
+    permuted.push_back(shape[dim]);
+  return linalg::TransposeOp::create(b, x, empty(permuted), permutation)
+      .getResult()[0];
+}
+
+Value LlamaEmitter::cachePosition(Value position) {
+  return arith::IndexCastOp::create(
       b, b.getIndexType(),
       tensor::ExtractOp::create(b, position,
                                 ValueRange{arith::ConstantIndexOp::create(b, 0)}));
-  SmallVector<OpFoldResult> offsets{b.getIndexAttr(layer), start,
-                                    b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(T),
-                                  b.getIndexAttr(kv), b.getIndexAttr(headDim)};
+}
+
+Value LlamaEmitter::updateKeyCache(Value cache, Value keys, int64_t layer,
+                                   Value position) {
+  int64_t kv = c.numKvHeads, headDim = c.getHeadDim();
+  // [T, KV * D] -> [KV, T, D], written at [layer, :, pos : pos + T, :].
+  Value heads = transpose(
+      tensor::ExpandShapeOp::create(b, type({T, kv, headDim}), keys,
+                                    ArrayRef<ReassociationIndices>{{0}, {1, 2}}),
+      {1, 0, 2});
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(layer), b.getIndexAttr(0),
+                                    cachePosition(position), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(kv),
+                                  b.getIndexAttr(T), b.getIndexAttr(headDim)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   return tensor::InsertSliceOp::create(b, heads, cache, offsets, sizes,
                                        strides);
 }
 
-Value LlamaEmitter::layerCache(Value cache, int64_t layer) {
+Value LlamaEmitter::updateValueCache(Value cache, Value values, int64_t layer,
+                                     Value position) {
   int64_t kv = c.numKvHeads, headDim = c.getHeadDim();
+  // [T, KV * D] -> [KV, D, T], written at [layer, :, :, pos : pos + T].
+  Value heads = transpose(
+      tensor::ExpandShapeOp::create(b, type({T, kv, headDim}), values,
+                                    ArrayRef<ReassociationIndices>{{0}, {1, 2}}),
+      {1, 2, 0});
   SmallVector<OpFoldResult> offsets{b.getIndexAttr(layer), b.getIndexAttr(0),
-                                    b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(S),
-                                  b.getIndexAttr(kv), b.getIndexAttr(headDim)};
+                                    b.getIndexAttr(0), cachePosition(position)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(kv),
+                                  b.getIndexAttr(headDim), b.getIndexAttr(T)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, type({S, kv, headDim}), cache,
+  return tensor::InsertSliceOp::create(b, heads, cache, offsets, sizes,
+                                       strides);
+}
+
+Value LlamaEmitter::cacheHead(Value cache, int64_t layer, int64_t kvHead) {
+  // The [rows, columns] matrix of one layer and KV head: keys are [S, D],
+  // values (transposed) [D, S].
+  auto shape = cast<RankedTensorType>(cache.getType()).getShape();
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(layer),
+                                    b.getIndexAttr(kvHead), b.getIndexAttr(0),
+                                    b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(1),
+                                  b.getIndexAttr(shape[2]),
+                                  b.getIndexAttr(shape[3])};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, type({shape[2], shape[3]}), cache,
                                         offsets, sizes, strides);
 }
 
-Value LlamaEmitter::attention(Value q, Value keys, Value values,
-                              Value position) {
-  int64_t H = c.numHeads, D = c.getHeadDim();
-  int64_t group = c.numHeads / c.numKvHeads;
-  AffineExpr kvHead = d(0).floorDiv(group);
-  Value heads = tensor::ExpandShapeOp::create(
-      b, type({T, H, D}), q, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+Value LlamaEmitter::perKvHeadMatmul(Value lhs, Value cache, int64_t layer,
+                                    int64_t columns) {
+  // out[j] = lhs[j] * cacheHead(j)^T for every KV head j: a linear layer's
+  // transposed-B form, so attention runs on the same kernels.
+  int64_t kv = c.numKvHeads, rows = T * (c.numHeads / kv);
+  auto maps = b.getAffineMapArrayAttr(
+      {map(3, {d(0), d(2)}), map(3, {d(1), d(2)}), map(3, {d(0), d(1)})});
+  auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
+  Value out = filled({kv, rows, columns}, 0.0);
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  for (int64_t j = 0; j < kv; ++j) {
+    SmallVector<OpFoldResult> lhsOffsets{b.getIndexAttr(j), b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> lhsSizes{b.getIndexAttr(1),
+                                       b.getIndexAttr(lhsShape[1]),
+                                       b.getIndexAttr(lhsShape[2])};
+    Value a = tensor::ExtractSliceOp::create(
+        b, type({lhsShape[1], lhsShape[2]}), lhs, lhsOffsets, lhsSizes,
+        strides);
+    SmallVector<OpFoldResult> outOffsets{b.getIndexAttr(j), b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> outSizes{b.getIndexAttr(1), b.getIndexAttr(rows),
+                                       b.getIndexAttr(columns)};
+    Value acc = tensor::ExtractSliceOp::create(b, type({rows, columns}), out,
+                                               outOffsets, outSizes, strides);
+    Value product =
+        linalg::MatmulOp::create(b, TypeRange{acc.getType()},
+                                 ValueRange{a, cacheHead(cache, layer, j)},
+                                 ValueRange{acc},
+                                 {b.getNamedAttr("indexing_maps", maps)})
+            .getResult(0);
+    out = tensor::InsertSliceOp::create(b, product, out, outOffsets, outSizes,
+                                        strides);
+  }
+  return out;
+}
 
-  // scores[h, t, s] = sum_d q[t, h, d] * keys[s, h / group, d]
-  Value scores = generic(
-      {H, T, S}, {heads, keys},
-      {map(4, {d(1), d(0), d(3)}), map(4, {d(2), kvHead, d(3)}),
-       map(4, {d(0), d(1), d(2)})},
-      {kPar, kPar, kPar, kRed},
-      [&](OpBuilder &nb, Location loc, ValueRange a) {
-        Value product = arith::MulFOp::create(nb, loc, a[0], a[1]);
-        return arith::AddFOp::create(nb, loc, product, a[2]).getResult();
-      },
-      filled({H, T, S}, 0.0));
+Value LlamaEmitter::attention(Value q, Value keyCache, Value valueCache,
+                              int64_t layer, Value position) {
+  int64_t H = c.numHeads, KV = c.numKvHeads, D = c.getHeadDim();
+  int64_t group = H / KV, rows = T * group;
+  // Query heads grouped by the KV head they share, one row per (t, i):
+  // [T, H * D] -> [T, KV, g, D] -> [KV, T, g, D] -> [KV, T * g, D].
+  Value grouped = transpose(
+      tensor::ExpandShapeOp::create(
+          b, type({T, KV, group, D}), q,
+          ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}}),
+      {1, 0, 2, 3});
+  Value queries = tensor::CollapseShapeOp::create(
+      b, type({KV, rows, D}), grouped,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
 
-  // Scale, and mask keys after the query: s > pos + t.
-  Value start = arith::IndexCastOp::create(
-      b, b.getIndexType(),
-      tensor::ExtractOp::create(b, position,
-                                ValueRange{arith::ConstantIndexOp::create(b, 0)}));
+  // scores[j, (t, i), s] = q[t, j * g + i, :] . keys[j, s, :]
+  Value scores = perKvHeadMatmul(queries, keyCache, layer, S);
+
+  // Scale, and mask keys after the query: s > pos + t, with t = row / g.
+  Value start = cachePosition(position);
   double scale = 1.0 / std::sqrt(double(D));
+  AffineMap id3 = map(3, {d(0), d(1), d(2)}), rowMap = map(3, {d(0), d(1)});
   Value masked = generic(
-      {H, T, S}, {scores}, {map(3, {d(0), d(1), d(2)}), map(3, {d(0), d(1), d(2)})},
-      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location loc, ValueRange a) {
-        Value t = linalg::IndexOp::create(nb, loc, 1);
+      {KV, rows, S}, {scores}, {id3, id3}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) {
+        Value row = linalg::IndexOp::create(nb, loc, 1);
+        Value t = arith::DivUIOp::create(
+            nb, loc, row, arith::ConstantIndexOp::create(nb, loc, group));
         Value s = linalg::IndexOp::create(nb, loc, 2);
         Value last = arith::AddIOp::create(nb, loc, start, t);
         Value future =
@@ -294,49 +371,40 @@ Value LlamaEmitter::attention(Value q, Value keys, Value values,
 
   // Softmax over s: max, exp(x - max) summed, divide.
   Value rowMax = generic(
-      {H, T}, {masked}, {map(3, {d(0), d(1), d(2)}), map(3, {d(0), d(1)})},
-      {kPar, kPar, kRed},
+      {KV, rows}, {masked}, {id3, rowMap}, {kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) {
         return arith::MaximumFOp::create(nb, loc, a[0], a[1]).getResult();
       },
-      filled({H, T}, -INFINITY));
+      filled({KV, rows}, -INFINITY));
   Value exps = generic(
-      {H, T, S}, {masked, rowMax},
-      {map(3, {d(0), d(1), d(2)}), map(3, {d(0), d(1)}),
-       map(3, {d(0), d(1), d(2)})},
-      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location loc, ValueRange a) {
+      {KV, rows, S}, {masked, rowMax}, {id3, rowMap, id3}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) {
         Value shifted = arith::SubFOp::create(nb, loc, a[0], a[1]);
         return math::ExpOp::create(nb, loc, shifted).getResult();
       });
   Value rowSum = generic(
-      {H, T}, {exps}, {map(3, {d(0), d(1), d(2)}), map(3, {d(0), d(1)})},
-      {kPar, kPar, kRed},
+      {KV, rows}, {exps}, {id3, rowMap}, {kPar, kPar, kRed},
       [&](OpBuilder &nb, Location loc, ValueRange a) {
         return arith::AddFOp::create(nb, loc, a[0], a[1]).getResult();
       },
-      filled({H, T}, 0.0));
+      filled({KV, rows}, 0.0));
   Value probs = generic(
-      {H, T, S}, {exps, rowSum},
-      {map(3, {d(0), d(1), d(2)}), map(3, {d(0), d(1)}),
-       map(3, {d(0), d(1), d(2)})},
-      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location loc, ValueRange a) {
+      {KV, rows, S}, {exps, rowSum}, {id3, rowMap, id3}, {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location loc, ValueRange a) {
         return arith::DivFOp::create(nb, loc, a[0], a[1]).getResult();
       });
 
-  // out[t, h, d] = sum_s probs[h, t, s] * values[s, h / group, d]
-  AffineExpr kvHeadOut = d(1).floorDiv(group);
-  Value out = generic(
-      {T, H, D}, {probs, values},
-      {map(4, {d(1), d(0), d(3)}), map(4, {d(3), kvHeadOut, d(2)}),
-       map(4, {d(0), d(1), d(2)})},
-      {kPar, kPar, kPar, kRed},
-      [&](OpBuilder &nb, Location loc, ValueRange a) {
-        Value product = arith::MulFOp::create(nb, loc, a[0], a[1]);
-        return arith::AddFOp::create(nb, loc, product, a[2]).getResult();
-      },
-      filled({T, H, D}, 0.0));
+  // out[j, (t, i), :] = probs[j, (t, i), :] . values[j, :, s] (values are
+  // cached transposed, [D, S]), then back to [T, H * D].
+  Value out = perKvHeadMatmul(probs, valueCache, layer, D);
+  Value heads = transpose(
+      tensor::ExpandShapeOp::create(
+          b, type({KV, T, group, D}), out,
+          ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}}),
+      {1, 0, 2, 3});
   return tensor::CollapseShapeOp::create(
-      b, type({T, H * D}), out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+      b, type({T, H * D}), heads,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
 }
 
 Value LlamaEmitter::add(Value x, Value y) {
@@ -378,10 +446,9 @@ void LlamaEmitter::emit(func::FuncOp function) {
     Value q = rope(linear(h, p + "attn_q"), c.numHeads, position);
     Value k = rope(linear(h, p + "attn_k"), c.numKvHeads, position);
     Value v = linear(h, p + "attn_v");
-    keyCache = updateCache(keyCache, k, layer, position);
-    valueCache = updateCache(valueCache, v, layer, position);
-    Value attended = attention(q, layerCache(keyCache, layer),
-                               layerCache(valueCache, layer), position);
+    keyCache = updateKeyCache(keyCache, k, layer, position);
+    valueCache = updateValueCache(valueCache, v, layer, position);
+    Value attended = attention(q, keyCache, valueCache, layer, position);
     x = add(x, linear(attended, p + "attn_output"));
     Value h2 = rmsNorm(x, p + "ffn_norm");
     Value gated = swiglu(linear(h2, p + "ffn_gate"), linear(h2, p + "ffn_up"));
@@ -460,14 +527,20 @@ mlir::lowbit::buildLlamaModule(MLIRContext &context,
   model.append("rope_theta", b.getF32FloatAttr(c.ropeTheta));
   (*module)->setAttr(kModelAttr, model.getDictionary(&context));
 
-  auto cacheType = RankedTensorType::get(
-      {c.numLayers, cacheLength, c.numKvHeads, c.getHeadDim()},
+  // Keys as [L, KV, S, D] and values transposed, [L, KV, D, S]: per KV head,
+  // both attention products are then transposed-B matmuls.
+  auto keyCacheType = RankedTensorType::get(
+      {c.numLayers, c.numKvHeads, cacheLength, c.getHeadDim()},
+      b.getF32Type());
+  auto valueCacheType = RankedTensorType::get(
+      {c.numLayers, c.numKvHeads, c.getHeadDim(), cacheLength},
       b.getF32Type());
   for (int64_t tokens : options.tokenCounts) {
     b.setInsertionPointToEnd(module->getBody());
     auto signature = b.getFunctionType(
         {RankedTensorType::get({tokens}, b.getI32Type()),
-         RankedTensorType::get({1}, b.getI32Type()), cacheType, cacheType},
+         RankedTensorType::get({1}, b.getI32Type()), keyCacheType,
+         valueCacheType},
         {RankedTensorType::get({tokens, c.vocabSize}, b.getF32Type())});
     auto function =
         func::FuncOp::create(b, getForwardName(tokens), signature);

@@ -45,15 +45,28 @@ LlamaSession::create(ModuleOp module, const JitOptions &options) {
     return makeError("the module has no @forward_<T> entry point");
   llvm::sort(session->entryTokenCounts);
 
+  // The caches' layouts are the entry points' to choose: take their shapes
+  // from the signature.
+  auto entry = module.lookupSymbol<func::FuncOp>(
+      getForwardName(session->entryTokenCounts.front()));
+  FunctionType signature = entry.getFunctionType();
+  auto cacheShape = [&](unsigned arg) -> SmallVector<int64_t> {
+    if (signature.getNumInputs() != 4)
+      return {};
+    auto type = dyn_cast<RankedTensorType>(signature.getInput(arg));
+    return type ? SmallVector<int64_t>(type.getShape())
+                : SmallVector<int64_t>();
+  };
+  SmallVector<int64_t> keyShape = cacheShape(2), valueShape = cacheShape(3);
+  if (keyShape.size() != 4 || valueShape.size() != 4)
+    return makeError("the entry points do not take (tokens, position, key "
+                     "cache, value cache)");
   auto jit = JitModule::create(module, options);
   if (!jit)
     return jit.takeError();
   session->jit = std::move(*jit);
-  int64_t headDim = dim / heads;
-  SmallVector<int64_t> cacheShape{layers, session->cacheLength, kvHeads,
-                                  headDim};
-  session->keyCache = HostTensor(DType::f32, cacheShape);
-  session->valueCache = HostTensor(DType::f32, cacheShape);
+  session->keyCache = HostTensor(DType::f32, keyShape);
+  session->valueCache = HostTensor(DType::f32, valueShape);
   std::memset(session->keyCache.getData(), 0,
               session->keyCache.getSizeInBytes());
   std::memset(session->valueCache.getData(), 0,
