@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LlamaReference.h"
+#include "Stories260K.h"
 
 #include "lowbit/InitAll.h"
 #include "lowbit/Model/Calibration.h"
@@ -49,6 +50,8 @@ static Loaded load(const LlamaBuildOptions &options) {
       << llvm::toString(forReference.takeError());
   if (!forIr || !forReference)
     return loaded;
+  ::lowbit::testing::repairIfDamagedStories260K(kModel, *forIr);
+  ::lowbit::testing::repairIfDamagedStories260K(kModel, *forReference);
   loaded.reference = std::move(*forReference);
   loaded.module = buildLlamaModule(*loaded.context, *forIr, options);
   return loaded;
@@ -218,4 +221,34 @@ TEST(LlamaModelTest, GreedyContinuationMatchesTheReference) {
     ASSERT_TRUE(bool(logits));
   }
   EXPECT_EQ(compiled, expected);
+}
+
+// The whole path on real weights and the real tokenizer: the repaired
+// stories260K continues its training distribution's stock opening.
+TEST(LlamaModelTest, GreedyContinuationTellsAStory) {
+  Loaded loaded = load({/*tokenCounts=*/{1, 32}, /*cacheLength=*/64});
+  ASSERT_TRUE(loaded.module);
+  auto tokenizer = ::lowbit::Tokenizer::readLlama2c(
+      std::string(LOWBIT_SHARED_DATA_DIR) + "/stories260K/tok512.bin", 512);
+  ASSERT_TRUE(bool(tokenizer)) << llvm::toString(tokenizer.takeError());
+  auto session = LlamaSession::create(*loaded.module);
+  ASSERT_TRUE(bool(session)) << llvm::toString(session.takeError());
+  std::vector<int32_t> tokens{(*tokenizer)->getBos()};
+  std::vector<int32_t> prompt = (*tokenizer)->encode("Once upon a time");
+  tokens.insert(tokens.end(), prompt.begin(), prompt.end());
+  auto logits = (*session)->forward(tokens);
+  ASSERT_TRUE(bool(logits));
+  int64_t vocab = (*session)->getVocabSize();
+  const float *row = logits->getDataAs<float>() + (tokens.size() - 1) * vocab;
+  for (int i = 0; i < 16; ++i) {
+    tokens.push_back(int32_t(std::max_element(row, row + vocab) - row));
+    logits = (*session)->forward({tokens.back()});
+    ASSERT_TRUE(bool(logits));
+    row = logits->getDataAs<float>();
+  }
+  std::string text = (*tokenizer)->decode(tokens);
+  EXPECT_EQ(text.rfind("Once upon a time, there was a little girl named Lily",
+                       0),
+            0u)
+      << text;
 }
