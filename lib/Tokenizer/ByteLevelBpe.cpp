@@ -94,15 +94,19 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
 public:
   ByteLevelBpeTokenizer(std::vector<std::string> pieces,
                         std::vector<TokenKind> kinds, SpecialTokens special,
-                        PreTokenizer preTokenizer)
+                        PreTokenizer preTokenizer,
+                        llvm::StringRef preTokenizerName)
       : Tokenizer(std::move(pieces), special), kinds(std::move(kinds)),
-        preTokenizer(preTokenizer) {}
+        preTokenizer(preTokenizer), preTokenizerName(preTokenizerName) {}
 
   /// Indexes pieces and parses `merges`; fails on a malformed merge.
   llvm::Error initialize(const std::vector<std::string> &merges);
 
   std::vector<int32_t> encode(llvm::StringRef text) const override;
   std::string decodeToken(int32_t previous, int32_t token) const override;
+
+protected:
+  Spec getSpec() const override;
 
 private:
   void encodeWord(llvm::StringRef word, MergeScratch &scratch,
@@ -119,6 +123,9 @@ private:
 
   std::vector<TokenKind> kinds;
   PreTokenizer preTokenizer;
+  /// The name `preTokenizer` was created from ("llama3" and "llama-bpe" are
+  /// one kind), kept for serialize().
+  std::string preTokenizerName;
   /// Every piece by its spelling (the first, if a spelling repeats).
   llvm::StringMap<int32_t> tokenIds;
   /// The merges by (left, right) token pair.
@@ -191,6 +198,27 @@ ByteLevelBpeTokenizer::initialize(const std::vector<std::string> &mergeList) {
                        Merge{static_cast<int32_t>(rank), ids[2]});
   }
   return llvm::Error::success();
+}
+
+Tokenizer::Spec ByteLevelBpeTokenizer::getSpec() const {
+  // The merge list is rebuilt from the merge table rather than kept: in rank
+  // order, each merge spelled from its pieces. A merge's left side holds no
+  // space (initialize() splits at the first one) and names the first piece of
+  // its spelling, so each rebuilt merge parses to the same pair. Only repeats
+  // of a pair are gone, which never took effect.
+  std::vector<std::pair<int32_t, uint64_t>> ranked;
+  ranked.reserve(merges.size());
+  for (const auto &[key, merge] : merges)
+    ranked.emplace_back(merge.rank, key);
+  llvm::sort(ranked);
+  Spec spec{Algorithm::byteLevelBpe, kinds, {}, preTokenizerName, {}};
+  spec.merges.reserve(ranked.size());
+  for (uint64_t key : llvm::make_second_range(ranked)) {
+    int32_t left = static_cast<int32_t>(key >> 32);
+    int32_t right = static_cast<int32_t>(key & 0xFFFFFFFF);
+    spec.merges.push_back(pieces[left] + " " + pieces[right]);
+  }
+  return spec;
 }
 
 std::vector<int32_t> ByteLevelBpeTokenizer::encode(llvm::StringRef text) const {
@@ -322,7 +350,8 @@ llvm::Expected<std::unique_ptr<Tokenizer>> Tokenizer::createByteLevelBpe(
   if (!preTokenizer)
     return preTokenizer.takeError();
   auto tokenizer = std::make_unique<ByteLevelBpeTokenizer>(
-      std::move(pieces), std::move(kinds), special, *preTokenizer);
+      std::move(pieces), std::move(kinds), special, *preTokenizer,
+      preTokenizerName);
   if (llvm::Error error = tokenizer->initialize(merges))
     return std::move(error);
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));

@@ -56,6 +56,11 @@ public:
   std::vector<int32_t> encode(llvm::StringRef text) const override;
   std::string decodeToken(int32_t previous, int32_t token) const override;
 
+protected:
+  Spec getSpec() const override {
+    return {Algorithm::sentencePiece, kinds, scores, {}, {}};
+  }
+
 private:
   /// Encodes a stretch of escaped text that holds no user-defined piece.
   void encodeStretch(llvm::StringRef text, std::vector<int32_t> &tokens) const;

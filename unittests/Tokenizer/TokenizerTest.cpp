@@ -860,4 +860,291 @@ TEST(SmolLm2TokenizerTest, MatchesHuggingFaceOnWikiText2AndRoundTrips) {
   EXPECT_TRUE((*tokenizer)->decode(ids) == text);
 }
 
+//===----------------------------------------------------------------------===//
+// Serialization
+//===----------------------------------------------------------------------===//
+
+/// The first 200 KB of WikiText-2's test split.
+std::string wikiTextPrefix() { return wikiText().substr(0, 200 * 1024); }
+
+/// Checks that deserializing `tokenizer`'s bytes gives a tokenizer that
+/// cannot be told apart from it: same pieces and special tokens, same ids and
+/// text for `text`, same decoding of every token, and the same bytes again.
+void expectRoundTrip(const Tokenizer &tokenizer, llvm::StringRef text,
+                     llvm::StringRef what) {
+  SCOPED_TRACE(what.str());
+  std::string bytes = tokenizer.serialize();
+  llvm::outs() << llvm::format("[ size     ] %s: %zu bytes serialized\n",
+                               what.str().c_str(), bytes.size());
+  llvm::outs().flush();
+  auto deserialized = Tokenizer::deserialize(bytes);
+  ASSERT_OK(deserialized);
+  const Tokenizer &copy = **deserialized;
+
+  ASSERT_EQ(copy.getVocabSize(), tokenizer.getVocabSize());
+  const SpecialTokens &expected = tokenizer.getSpecialTokens();
+  const SpecialTokens &actual = copy.getSpecialTokens();
+  EXPECT_EQ(actual.bos, expected.bos);
+  EXPECT_EQ(actual.eos, expected.eos);
+  EXPECT_EQ(actual.unknown, expected.unknown);
+  EXPECT_EQ(actual.padding, expected.padding);
+  EXPECT_EQ(actual.addBos, expected.addBos);
+  EXPECT_EQ(actual.addSpacePrefix, expected.addSpacePrefix);
+  int32_t bos = tokenizer.getBos();
+  for (int32_t token = 0; token < tokenizer.getVocabSize(); ++token) {
+    ASSERT_EQ(copy.getPiece(token), tokenizer.getPiece(token)) << token;
+    ASSERT_EQ(copy.decodeToken(-1, token), tokenizer.decodeToken(-1, token))
+        << token;
+    ASSERT_EQ(copy.decodeToken(token, token),
+              tokenizer.decodeToken(token, token))
+        << token;
+    if (bos >= 0)
+      ASSERT_EQ(copy.decodeToken(bos, token), tokenizer.decodeToken(bos, token))
+          << token;
+  }
+
+  std::vector<int32_t> ids = tokenizer.encode(text);
+  std::vector<int32_t> copyIds = copy.encode(text);
+  EXPECT_EQ(copyIds.size(), ids.size());
+  // Whole vectors only on success: a failure would print every id.
+  EXPECT_TRUE(copyIds == ids);
+  if (bos >= 0)
+    ids.insert(ids.begin(), bos);
+  EXPECT_TRUE(copy.decode(ids) == tokenizer.decode(ids));
+
+  EXPECT_TRUE(copy.serialize() == bytes);
+}
+
+TEST(TokenizerSerializationTest, RoundTripsHandBuiltSentencePiece) {
+  std::unique_ptr<Tokenizer> tokenizer = makeSmallSentencePiece();
+  ASSERT_TRUE(tokenizer);
+  llvm::StringRef text = "aba bab aaa a<sep>b é üa  a\n";
+  expectRoundTrip(*tokenizer, text, "hand-built SentencePiece");
+
+  // Flags other than the defaults, and kinds left to the factory.
+  SpecialTokens special = tokenizer->getSpecialTokens();
+  special.addBos = false;
+  special.addSpacePrefix = false;
+  special.padding = 13;
+  std::vector<std::string> pieces;
+  for (int32_t token = 0; token < tokenizer->getVocabSize(); ++token)
+    pieces.push_back(tokenizer->getPiece(token).str());
+  std::vector<float> scores = {0,  0,  0,  0,  0,    -5,   -5,
+                               -5, -1, -2, -3, -1.5, -0.5, 0};
+  auto bare = Tokenizer::createSentencePiece(pieces, scores, {}, special);
+  ASSERT_OK(bare);
+  expectRoundTrip(**bare, text, "hand-built SentencePiece, no dummy prefix");
+}
+
+TEST(TokenizerSerializationTest, RoundTripsHandBuiltByteLevelBpe) {
+  llvm::StringRef text =
+      "<|im_start|>the th\n<tab> the aaa 12345 x<|endoftext|>";
+  for (llvm::StringRef name :
+       {"gpt2", "smollm", "llama3", "llama-bpe", "default"}) {
+    std::unique_ptr<Tokenizer> tokenizer = makeSmallBpe(name);
+    ASSERT_TRUE(tokenizer);
+    expectRoundTrip(*tokenizer, text, ("hand-built BPE, " + name).str());
+  }
+
+  // A pair listed twice keeps its first rank; the blob lists it once, and the
+  // rebuilt tokenizer merges the same way.
+  std::vector<std::string> merges = {"a a", "h e",   "Ġ t", "h e",
+                                     "t h", "Ġt he", "a a"};
+  auto repeated = Tokenizer::createByteLevelBpe(smallBpePieces(), {}, merges,
+                                                "gpt2", SpecialTokens());
+  ASSERT_OK(repeated);
+  expectRoundTrip(**repeated, text, "hand-built BPE, repeated merges");
+  auto dedup = Tokenizer::createByteLevelBpe(
+      smallBpePieces(), {}, {"a a", "h e", "Ġ t", "t h", "Ġt he"}, "gpt2",
+      SpecialTokens());
+  ASSERT_OK(dedup);
+  EXPECT_TRUE((*repeated)->serialize() == (*dedup)->serialize());
+}
+
+TEST(TokenizerSerializationTest, RoundTripsLlama2cTokenizersOnWikiText2) {
+  std::string text = wikiTextPrefix();
+  for (auto [path, vocabSize] :
+       {std::pair<const char *, int64_t>{"stories260K/tok512.bin", 512},
+        {"tokenizers/llama2c/tokenizer.bin", 32000}}) {
+    auto tokenizer = Tokenizer::readLlama2c(dataPath(path), vocabSize);
+    ASSERT_OK(tokenizer);
+    expectRoundTrip(**tokenizer, text, path);
+  }
+}
+
+TEST(TokenizerSerializationTest, RoundTripsSmolLm2OnWikiText2) {
+  auto tokenizer = readSmolLm2Fixture();
+  ASSERT_OK(tokenizer);
+  expectRoundTrip(**tokenizer, wikiTextPrefix(), "SmolLM2 byte-level BPE");
+}
+
+TEST(TokenizerSerializationTest, WritesTheDocumentedLayout) {
+  SpecialTokens special;
+  special.padding = 1;
+  auto tokenizer = Tokenizer::createSentencePiece(
+      {"<unk>", "a"}, {0.0f, -1.5f}, {TokenKind::unknown, TokenKind::normal},
+      special);
+  ASSERT_OK(tokenizer);
+  EXPECT_EQ(llvm::toHex((*tokenizer)->serialize(), /*LowerCase=*/true),
+            "4c42544b"   // magic "LBTK"
+            "01000000"   // version 1
+            "01"         // SentencePiece
+            "03"         // flags: addBos, addSpacePrefix
+            "ffffffff"   // no BOS
+            "ffffffff"   // no EOS
+            "00000000"   // unknown 0 (the factory found it)
+            "01000000"   // padding 1
+            "02000000"   // 2 pieces
+            "05000000"   // piece 0, 5 bytes
+            "3c756e6b3e" // "<unk>"
+            "01000000"   // piece 1, 1 byte
+            "61"         // "a"
+            "02"         // kind of piece 0: unknown
+            "01"         // kind of piece 1: normal
+            "00000000"   // score of piece 0: 0.0
+            "0000c0bf"); // score of piece 1: -1.5
+}
+
+/// Serialized hand-built tokenizers of both kinds and a real one.
+std::vector<std::pair<std::string, std::string>> smallBlobs() {
+  std::vector<std::pair<std::string, std::string>> blobs;
+  if (std::unique_ptr<Tokenizer> sentencePiece = makeSmallSentencePiece())
+    blobs.emplace_back("hand-built SentencePiece", sentencePiece->serialize());
+  if (std::unique_ptr<Tokenizer> bpe = makeSmallBpe("llama-bpe"))
+    blobs.emplace_back("hand-built BPE", bpe->serialize());
+  auto tok512 = Tokenizer::readLlama2c(dataPath("stories260K/tok512.bin"), 512);
+  if (tok512)
+    blobs.emplace_back("tok512", (*tok512)->serialize());
+  else
+    ADD_FAILURE() << messageOf(tok512.takeError());
+  return blobs;
+}
+
+TEST(TokenizerSerializationTest, RejectsEveryTruncatedPrefix) {
+  for (const auto &[what, bytes] : smallBlobs()) {
+    for (size_t size = 0; size < bytes.size(); ++size) {
+      std::string message = messageOf(
+          Tokenizer::deserialize(llvm::StringRef(bytes).take_front(size)));
+      ASSERT_FALSE(message.empty()) << what << " cut to " << size << " bytes";
+      // The error names an offset inside the prefix.
+      llvm::StringRef rest = message;
+      size_t offset;
+      ASSERT_TRUE(rest.consume_front("serialized tokenizer at byte offset ") &&
+                  !rest.consumeInteger(10, offset) && offset <= size)
+          << what << " cut to " << size << " bytes: " << message;
+    }
+  }
+
+  std::string bytes = makeSmallSentencePiece()->serialize();
+  auto cut = [&](size_t size) {
+    return messageOf(
+        Tokenizer::deserialize(llvm::StringRef(bytes).take_front(size)));
+  };
+  EXPECT_EQ(cut(0), "serialized tokenizer at byte offset 0: truncated in the "
+                    "magic (needs 4 bytes, 0 left)");
+  EXPECT_EQ(cut(6), "serialized tokenizer at byte offset 4: truncated in the "
+                    "version (needs 4 bytes, 2 left)");
+  EXPECT_EQ(cut(12), "serialized tokenizer at byte offset 10: truncated in the "
+                     "BOS token (needs 4 bytes, 2 left)");
+  // Piece 0 "<unk>" starts at offset 30, after the 4-byte piece count.
+  EXPECT_EQ(cut(32), "serialized tokenizer at byte offset 26: 14 pieces need "
+                     "at least 70 bytes, but 2 are left");
+  EXPECT_EQ(cut(bytes.size() - 1),
+            "serialized tokenizer at byte offset " +
+                std::to_string(bytes.size() - 14 * 4) +
+                ": truncated in the piece scores (needs 56 bytes, 55 left)");
+}
+
+TEST(TokenizerSerializationTest, RejectsCorruptHeaders) {
+  std::string bytes = makeSmallSentencePiece()->serialize();
+  auto corrupt = [&](size_t at, llvm::StringRef replacement) {
+    std::string copy = bytes;
+    copy.replace(at, replacement.size(), replacement.str());
+    return messageOf(Tokenizer::deserialize(copy));
+  };
+  EXPECT_EQ(corrupt(0, "X"), "serialized tokenizer at byte offset 0: bad "
+                             "magic 0x5842544B, expected 0x4C42544B ('LBTK')");
+  EXPECT_EQ(corrupt(4, "\x02"), "serialized tokenizer at byte offset 4: "
+                                "unsupported version 2 (this build reads "
+                                "version 1)");
+  EXPECT_EQ(corrupt(7, "\x80"), "serialized tokenizer at byte offset 4: "
+                                "unsupported version 2147483649 (this build "
+                                "reads version 1)");
+  EXPECT_EQ(corrupt(8, "\x07"), "serialized tokenizer at byte offset 8: "
+                                "unknown algorithm 7 (1: SentencePiece, 2: "
+                                "byte-level BPE)");
+  EXPECT_EQ(corrupt(9, "\x83"),
+            "serialized tokenizer at byte offset 9: unknown flag bits 0x80");
+}
+
+TEST(TokenizerSerializationTest, RejectsCorruptBodies) {
+  std::string bytes = makeSmallSentencePiece()->serialize();
+  auto corrupt = [&](size_t at, llvm::StringRef replacement) {
+    std::string copy = bytes;
+    copy.replace(at, replacement.size(), replacement.str());
+    return messageOf(Tokenizer::deserialize(copy));
+  };
+  std::string left = std::to_string(bytes.size() - 30);
+  EXPECT_EQ(corrupt(26, "\xFF\xFF\xFF\xFF"),
+            "serialized tokenizer at byte offset 26: 4294967295 pieces need "
+            "at least 21474836475 bytes, but " +
+                left + " are left");
+  EXPECT_EQ(corrupt(30, "\xFF\xFF\xFF\x7F"),
+            "serialized tokenizer at byte offset 30: length 2147483647 of "
+            "piece 0 exceeds the " +
+                std::to_string(bytes.size() - 34) + " bytes left");
+  size_t kindsAt = bytes.size() - 14 * 4 - 14;
+  EXPECT_EQ(corrupt(kindsAt + 5, "\x09"),
+            "serialized tokenizer at byte offset " +
+                std::to_string(kindsAt + 5) + ": piece 5 has unknown kind 9");
+  EXPECT_EQ(messageOf(Tokenizer::deserialize(bytes + "xy")),
+            "serialized tokenizer at byte offset " +
+                std::to_string(bytes.size()) +
+                ": 2 unexpected trailing bytes after the last score");
+  EXPECT_EQ(corrupt(10, "\x63"),
+            "serialized tokenizer is well-formed but inconsistent: BOS token "
+            "99 is outside the vocabulary of 14 pieces");
+
+  std::string bpe = makeSmallBpe("gpt2")->serialize();
+  size_t name = bpe.find("gpt2");
+  ASSERT_NE(name, std::string::npos);
+  bpe.replace(name, 4, "gpt5");
+  EXPECT_EQ(messageOf(Tokenizer::deserialize(bpe)),
+            "serialized tokenizer is well-formed but inconsistent: unknown "
+            "byte-level BPE pre-tokenizer 'gpt5' (known: default, gpt2, "
+            "smollm, llama3, llama-bpe)");
+  EXPECT_EQ(messageOf(Tokenizer::deserialize(bpe.substr(0, name) + "gpt2" +
+                                             bpe.substr(name + 4) + "z")),
+            "serialized tokenizer at byte offset " +
+                std::to_string(bpe.size()) +
+                ": 1 unexpected trailing bytes after the last merge");
+}
+
+TEST(TokenizerSerializationTest, SurvivesRandomCorruption) {
+  // Whatever a flipped byte does, deserializing fails cleanly or yields a
+  // working tokenizer; it never reads out of bounds or allocates wildly.
+  std::mt19937 random(7);
+  int rejected = 0, accepted = 0;
+  for (const auto &[what, bytes] : smallBlobs()) {
+    for (int round = 0; round < 2000; ++round) {
+      std::string copy = bytes;
+      for (int flips = 1 + random() % 3; flips > 0; --flips)
+        copy[random() % copy.size()] ^= static_cast<char>(1 + random() % 255);
+      auto tokenizer = Tokenizer::deserialize(copy);
+      if (!tokenizer) {
+        llvm::consumeError(tokenizer.takeError());
+        ++rejected;
+        continue;
+      }
+      ++accepted;
+      (*tokenizer)->decode((*tokenizer)->encode("the aba <sep> é 123"));
+    }
+  }
+  llvm::outs() << llvm::format(
+      "[ corrupt  ] %d corrupted blobs rejected, %d still valid\n", rejected,
+      accepted);
+  llvm::outs().flush();
+  EXPECT_GT(rejected, 0);
+}
+
 } // namespace

@@ -103,9 +103,49 @@ public:
   static llvm::Expected<std::unique_ptr<Tokenizer>>
   readLlama2c(llvm::StringRef path, int64_t vocabSize);
 
+  /// A compact, versioned binary form of this tokenizer, from which
+  /// deserialize() rebuilds one that encodes and decodes identically (for
+  /// storing a model's tokenizer as a blob inside an MLIR file). It holds what
+  /// the factory that built the tokenizer needs: pieces, kinds and special
+  /// tokens, plus scores for SentencePiece, or the pre-tokenizer's name and
+  /// the merges for byte-level BPE. The bytes depend only on the tokenizer, so
+  /// serialize() of a deserialized tokenizer gives the same bytes again.
+  std::string serialize() const;
+
+  /// Rebuilds a tokenizer from serialize()'s bytes. Fails, naming the byte
+  /// offset, on a wrong magic number, an unsupported version, bytes that end
+  /// early, counts and lengths larger than the bytes left, unknown enum values,
+  /// bytes left over at the end, and contents the factory rejects.
+  static llvm::Expected<std::unique_ptr<Tokenizer>>
+  deserialize(llvm::StringRef bytes);
+
 protected:
   Tokenizer(std::vector<std::string> pieces, SpecialTokens special)
       : pieces(std::move(pieces)), special(special) {}
+
+  /// Which factory built a tokenizer; the values are those serialize() writes.
+  enum class Algorithm : uint8_t {
+    sentencePiece = 1,
+    byteLevelBpe = 2,
+  };
+
+  /// What the factory that built a tokenizer took beyond its pieces and
+  /// special tokens, as serialize() stores it.
+  struct Spec {
+    Algorithm algorithm;
+    /// One per piece, as resolved by the factory (never empty).
+    std::vector<TokenKind> kinds;
+    /// SentencePiece: one score per piece.
+    std::vector<float> scores;
+    /// Byte-level BPE: the pre-tokenizer's name as the factory got it.
+    std::string preTokenizer;
+    /// Byte-level BPE: "left right" merges in rank order.
+    std::vector<std::string> merges;
+  };
+
+  /// The inputs that, with the pieces and special tokens, rebuild this
+  /// tokenizer through its factory.
+  virtual Spec getSpec() const = 0;
 
   std::vector<std::string> pieces;
   SpecialTokens special;
