@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -23,22 +24,15 @@ static constexpr llvm::StringLiteral kInfoAttr = "lowbit.calibration_info";
 
 llvm::StringMap<std::string>
 mlir::lowbit::instrumentLinearInputs(ModuleOp module) {
-  module.getContext()->loadDialect<LowBitDialect>();
+  PassManager pm(module.getContext());
+  pm.addPass(createInstrumentLinearInputsPass());
   llvm::StringMap<std::string> observerOfLayer;
-  llvm::DenseMap<Value, std::string> observed;
-  module.walk([&](linalg::MatmulOp matmul) {
-    auto name = matmul->getAttrOfType<StringAttr>(kLayerNameAttr);
-    if (!name)
-      return;
-    Value input = matmul.getDpsInputs()[0];
-    auto [it, inserted] = observed.try_emplace(input, name.str());
-    if (inserted) {
-      OpBuilder b(matmul);
-      ObserveOp::create(b, matmul.getLoc(), input, name.getValue(),
-                        ObserveStats::all);
-    }
-    observerOfLayer[name.getValue()] = it->second;
-  });
+  if (failed(pm.run(module)))
+    return observerOfLayer;
+  if (auto map = module->getAttrOfType<DictionaryAttr>(kObserversAttrName))
+    for (NamedAttribute entry : map)
+      observerOfLayer[entry.getName()] =
+          cast<StringAttr>(entry.getValue()).str();
   return observerOfLayer;
 }
 

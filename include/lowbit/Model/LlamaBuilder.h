@@ -22,6 +22,7 @@
 #define LOWBIT_MODEL_LLAMABUILDER_H
 
 #include "lowbit/Import/Checkpoint.h"
+#include "lowbit/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -40,8 +41,6 @@ struct LlamaBuildOptions {
   int64_t cacheCap = 0;
 };
 
-/// Name of the discardable attribute naming a linear layer.
-constexpr llvm::StringLiteral kLayerNameAttr = "lowbit.name";
 /// Name of the module attribute holding the model's hyper-parameters.
 constexpr llvm::StringLiteral kModelAttr = "lowbit.model";
 

@@ -3,6 +3,8 @@
 #ifndef LOWBIT_TRANSFORMS_PASSES_H
 #define LOWBIT_TRANSFORMS_PASSES_H
 
+#include "lowbit/Dialect/LowBit/IR/LowBitDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -14,6 +16,13 @@ namespace mlir::lowbit {
 /// global's symbol name to its `dense_resource` attribute.
 inline constexpr llvm::StringLiteral kExternalWeightsAttrName =
     "lowbit.external_weights";
+
+/// The attribute naming a linear layer (its weight) on a `linalg.matmul`.
+inline constexpr llvm::StringLiteral kLayerNameAttr = "lowbit.name";
+
+/// Name of the module attribute in which `lowbit-instrument-linear-inputs`
+/// maps every layer name to the key of the observer of its input.
+inline constexpr llvm::StringLiteral kObserversAttrName = "lowbit.observers";
 
 #define GEN_PASS_DECL
 #include "lowbit/Transforms/Passes.h.inc"

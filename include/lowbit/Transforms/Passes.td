@@ -162,4 +162,37 @@ def OutlineLoopNestsPass : Pass<"lowbit-outline-loop-nests", "ModuleOp"> {
   ];
 }
 
+def InstrumentLinearInputsPass
+    : Pass<"lowbit-instrument-linear-inputs", "ModuleOp"> {
+  let summary = "Observe the input of every named linear layer for "
+                "calibration";
+  let description = [{
+    Calibration's instrumentation. Every `linalg.matmul` that carries a
+    layer name (`lowbit.name = "blk.0.attn_q"`, as the model importers
+    emit) gets a `lowbit.observe` of its input with all statistics
+    (per-input-channel absmax and mean |x|, and the Gram matrix X^T X for
+    GPTQ). Layers that read the same tensor share one observer (q, k and v
+    read the same normed input; gate and up too), keyed by the first such
+    layer. The module attribute `lowbit.observers` maps every layer name to
+    its observer's key, so that the statistics can be written per layer.
+    Running the instrumented module through the runner collects the
+    statistics; `lowbit-run calibrate` does that over a text file.
+
+    Example:
+
+    ```mlir
+    %q = linalg.matmul {lowbit.name = "blk.0.attn_q"} ins(%h, %wq ...) ...
+    %k = linalg.matmul {lowbit.name = "blk.0.attn_k"} ins(%h, %wk ...) ...
+    // becomes
+    lowbit.observe %h key("blk.0.attn_q") stats <absmax, mean_abs, gram>
+    %q = linalg.matmul {lowbit.name = "blk.0.attn_q"} ins(%h, %wq ...) ...
+    %k = linalg.matmul {lowbit.name = "blk.0.attn_k"} ins(%h, %wk ...) ...
+    // with, on the module,
+    // lowbit.observers = {blk.0.attn_k = "blk.0.attn_q",
+    //                     blk.0.attn_q = "blk.0.attn_q"}
+    ```
+  }];
+  let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
+}
+
 #endif // LOWBIT_TRANSFORMS_PASSES_TD
