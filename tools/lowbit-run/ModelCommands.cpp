@@ -16,6 +16,7 @@
 #include "lowbit/Model/LlamaSession.h"
 #include "lowbit/Model/ModelFile.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -96,6 +97,40 @@ static int32_t pickToken(const float *logits, int64_t vocab,
   std::discrete_distribution<int32_t> distribution(weights.begin(),
                                                    weights.end());
   return distribution(rng);
+}
+
+int ::lowbit::run::runImport(MLIRContext &context,
+                             const ImportOptions &options) {
+  if (options.context < 1)
+    return fail("--ctx must be at least 1");
+  for (int64_t tokens : options.entries)
+    if (tokens < 1 || tokens > options.context)
+      return fail("--entries: " + llvm::Twine(tokens) +
+                  " tokens is not between 1 and the context of " +
+                  llvm::Twine(options.context));
+  llvm::StringRef output = options.output;
+  if (!output.ends_with(".mlirbc") && !output.ends_with(".mlir"))
+    return fail("-o: the model file must end in .mlirbc (bytecode) or .mlir");
+  if (llvm::StringRef(options.model).ends_with(".mlir") ||
+      llvm::StringRef(options.model).ends_with(".mlirbc"))
+    return fail(options.model + " is already LowBit IR");
+  LlamaBuildOptions build;
+  build.tokenCounts = options.entries;
+  build.cacheLength = options.context;
+  llvm::errs() << "loading " << options.model << "\n";
+  auto loaded = loadModel(context, options.model, build, &llvm::errs());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+  if (llvm::Error error =
+          saveModel(*loaded->module, *loaded->tokenizer, output))
+    return fail(llvm::toString(std::move(error)));
+  uint64_t size = 0;
+  llvm::sys::fs::file_size(output, size);
+  llvm::outs() << "wrote " << output << ": " << size << " bytes, entries";
+  for (int64_t tokens : options.entries)
+    llvm::outs() << " " << getForwardName(tokens);
+  llvm::outs() << ", context " << options.context << "\n";
+  return 0;
 }
 
 int ::lowbit::run::runGenerate(MLIRContext &context,

@@ -7,8 +7,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lowbit::run {
+
+struct ImportOptions {
+  std::string model;
+  std::string output;
+  int64_t context = 512;
+  std::vector<int64_t> entries = {1, 64};
+};
 
 struct GenerateOptions {
   std::string model;
@@ -37,6 +45,7 @@ struct CalibrateOptions {
   unsigned optLevel = 2;
 };
 
+int runImport(mlir::MLIRContext &context, const ImportOptions &options);
 int runCalibrate(mlir::MLIRContext &context, const CalibrateOptions &options);
 int runGenerate(mlir::MLIRContext &context, const GenerateOptions &options);
 int runPerplexity(mlir::MLIRContext &context,

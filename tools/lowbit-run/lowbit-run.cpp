@@ -56,9 +56,14 @@ static cl::SubCommand calibrateCommand(
     "calibrate", "Collect calibration statistics of every linear layer's input "
                  "over a text file");
 
+static cl::SubCommand importCommand(
+    "import", "Import a checkpoint into float IR with its tokenizer "
+              "(.mlirbc or .mlir), which every model command accepts");
+
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
                                       cl::desc("<model>"),
                                       cl::cat(runCategory),
+                                      cl::sub(importCommand),
                                       cl::sub(generateCommand),
                                       cl::sub(perplexityCommand),
                                       cl::sub(calibrateCommand));
@@ -72,6 +77,15 @@ static cl::opt<std::string> statsFile("o", cl::Required,
                                       cl::value_desc("stats"),
                                       cl::cat(runCategory),
                                       cl::sub(calibrateCommand));
+static cl::opt<std::string> importOutput("o", cl::Required,
+                                         cl::desc("The model file to write"),
+                                         cl::value_desc("out.mlirbc"),
+                                         cl::cat(runCategory),
+                                         cl::sub(importCommand));
+static cl::list<int64_t> entryTokens(
+    "entries", cl::CommaSeparated,
+    cl::desc("Token counts of the entry points to build (default 1,64)"),
+    cl::cat(runCategory), cl::sub(importCommand));
 static cl::opt<int64_t> samples("samples", cl::init(32),
                                 cl::desc("Calibration sequences to run"),
                                 cl::cat(runCategory),
@@ -92,8 +106,9 @@ static cl::opt<int64_t>
     contextLength("ctx", cl::init(0),
                   cl::desc("Context length (generate: the KV cache, default "
                            "the model's up to 2048; perplexity: the window, "
-                           "default 512)"),
-                  cl::cat(runCategory), cl::sub(generateCommand),
+                           "default 512; import: the KV cache, default 512)"),
+                  cl::cat(runCategory), cl::sub(importCommand),
+                  cl::sub(generateCommand),
                   cl::sub(perplexityCommand), cl::sub(calibrateCommand));
 static cl::opt<int64_t>
     chunks("chunks", cl::init(-1),
@@ -379,13 +394,14 @@ int main(int argc, char **argv) {
   // Show only lowbit-run's own options, not every option LLVM registers.
   for (cl::SubCommand *sub :
        {&cl::SubCommand::getTopLevel(), &execCommand, &compareCommand,
-        &generateCommand, &perplexityCommand, &calibrateCommand})
+        &importCommand, &generateCommand, &perplexityCommand, &calibrateCommand})
     cl::HideUnrelatedOptions(runCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: JIT-compile LowBit IR and run it on the CPU\n\n"
       "  lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]\n"
       "  lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]\n"
+      "  lowbit-run import MODEL -o OUT.mlirbc [--ctx 512] [--entries 1,64]\n"
       "  lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] "
       "[--temperature T]\n"
       "  lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]\n"
@@ -401,6 +417,16 @@ int main(int argc, char **argv) {
     return runExec(context);
   if (compareCommand)
     return runCompare(context);
+  if (importCommand) {
+    ::lowbit::run::ImportOptions options;
+    options.model = modelFile;
+    options.output = importOutput;
+    if (contextLength > 0)
+      options.context = contextLength;
+    if (!entryTokens.empty())
+      options.entries.assign(entryTokens.begin(), entryTokens.end());
+    return ::lowbit::run::runImport(context, options);
+  }
   if (generateCommand) {
     ::lowbit::run::GenerateOptions options;
     options.model = modelFile;
@@ -431,6 +457,6 @@ int main(int argc, char **argv) {
     options.optLevel = optLevel;
     return ::lowbit::run::runCalibrate(context, options);
   }
-  return fail("expected a command: exec, compare, generate, perplexity or "
-              "calibrate (see --help)");
+  return fail("expected a command: exec, compare, import, generate, "
+              "perplexity or calibrate (see --help)");
 }

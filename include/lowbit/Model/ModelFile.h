@@ -23,12 +23,25 @@ struct LoadedModel {
   ::lowbit::LlamaConfig config;
 };
 
-/// Opens `path` and builds entry points for `options` (a .mlir file must
-/// already have them). Progress goes to `log` if given.
+/// Name of the module attribute that holds the model's tokenizer in IR
+/// files: a `dense_resource` tensor of i8 with Tokenizer::serialize()'s bytes.
+constexpr llvm::StringLiteral kTokenizerAttr = "lowbit.tokenizer";
+
+/// Opens `path` and builds entry points for `options`. A .mlir/.mlirbc file
+/// (written by saveModel) already has its entry points and cache length:
+/// `options.cacheLength` must not exceed the latter, and its token counts
+/// are not rebuilt (the session splits spans over the entries it has).
+/// Progress goes to `log` if given.
 llvm::Expected<LoadedModel> loadModel(MLIRContext &context,
                                       llvm::StringRef path,
                                       const LlamaBuildOptions &options,
                                       llvm::raw_ostream *log = nullptr);
+
+/// Writes `module` (a model built by buildLlamaModule, possibly transformed)
+/// with `tokenizer` attached to `path`: MLIR bytecode for .mlirbc, text
+/// otherwise (the weights then go in the file's resource section as hex).
+llvm::Error saveModel(ModuleOp module, const ::lowbit::Tokenizer &tokenizer,
+                      llvm::StringRef path);
 
 } // namespace mlir::lowbit
 
