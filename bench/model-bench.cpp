@@ -3,12 +3,16 @@
 // Where the time of a whole model goes: the lowering passes (MLIR), LLVM's
 // compilation in the JIT, a prefill of `--prefill` tokens and `--decode`
 // single-token steps, for the default lowering and (with --scalar) for the
-// scalar reference one.
+// scalar reference one. Beside them, the limits this machine sets, measured
+// in the same run: prefill is bound by the FMA peak (2 FLOPs per weight per
+// token), decode by the read bandwidth (every weight read once per token).
 //
 //   lowbit-bench-model MODEL [--prefill 32] [--decode 16] [--ctx 256]
 //                      [--scalar] [--pass-timing]
 //
 //===----------------------------------------------------------------------===//
+
+#include "PeakProbes.h"
 
 #include "lowbit/InitAll.h"
 #include "lowbit/Model/LlamaSession.h"
@@ -24,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::lowbit;
@@ -64,6 +69,21 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
+/// The limits of this machine for a model, from the probes.
+struct Roofline {
+  double peakGflops = 0.0, bandwidthGBs = 0.0;
+  /// FLOPs of the linear layers per token, and bytes of f32 weights.
+  double flopsPerToken = 0.0, weightBytes = 0.0;
+
+  double getPrefillLimit() const {
+    return peakGflops * 1e9 / flopsPerToken;
+  }
+  double getDecodeLimit() const {
+    return bandwidthGBs * 1e9 / weightBytes;
+  }
+};
+Roofline roofline;
+
 /// Compiles and runs the model with linear layers vectorized or not.
 int benchmark(bool vectorize) {
   DialectRegistry registry;
@@ -76,6 +96,14 @@ int benchmark(bool vectorize) {
   if (!loaded)
     return fail(llvm::toString(loaded.takeError()));
   const char *name = vectorize ? "vectorized" : "scalar";
+  if (roofline.flopsPerToken == 0.0) {
+    const auto &c = loaded->config;
+    double perLayer = double(c.dim) * (2 * c.dim + 2 * c.getKvDim()) +
+                      3.0 * c.dim * c.hiddenDim;
+    double weights = c.numLayers * perLayer + double(c.vocabSize) * c.dim;
+    roofline.flopsPerToken = 2.0 * weights;
+    roofline.weightBytes = 4.0 * weights;
+  }
 
   // The lowering alone, on a copy (the session lowers the module itself).
   {
@@ -131,6 +159,13 @@ int benchmark(bool vectorize) {
       (long long)prefillTokens, prefillSeconds,
       prefillTokens / prefillSeconds, 1e3 * decodeSeconds / decodeSteps,
       decodeSteps / decodeSeconds);
+  llvm::outs() << llvm::format(
+      "%s: prefill at %.0f%% of the FMA-peak limit (%.1f tokens/s), decode "
+      "at %.0f%% of the read-bandwidth limit (%.1f tokens/s)\n",
+      name, 100.0 * prefillTokens / prefillSeconds / roofline.getPrefillLimit(),
+      roofline.getPrefillLimit(),
+      100.0 * decodeSteps / decodeSeconds / roofline.getDecodeLimit(),
+      roofline.getDecodeLimit());
   llvm::outs().flush();
   return 0;
 }
@@ -138,6 +173,14 @@ int benchmark(bool vectorize) {
 
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "LowBit whole-model benchmark\n");
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  roofline.peakGflops = ::lowbit::bench::measureFmaPeakGflops(threads);
+  roofline.bandwidthGBs =
+      ::lowbit::bench::measureReadBandwidthGBs(threads, size_t(1) << 30);
+  llvm::outs() << llvm::format("FMA peak (%u threads): %.1f GFLOP/s; read "
+                               "bandwidth (1 GiB, %u threads): %.1f GB/s\n",
+                               threads, roofline.peakGflops, threads,
+                               roofline.bandwidthGBs);
   if (!skipVectorized)
     if (int status = benchmark(/*vectorize=*/true))
       return status;

@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# The main job: sets up the machine, builds LowBit, lowers the shipped W4A16
-# MLP example through the reference pipeline to the LLVM dialect and runs it,
-# checking it against the unlowered IR on the same seeded inputs.
+# The main job: sets up the machine, builds LowBit, fetches SmolLM2-135M
+# (a GGUF checkpoint), imports it into float IR with its tokenizer, generates
+# a sentence from it, and measures its WikiText-2 perplexity on a default
+# slice, printing tokens/s throughout.
+#
+#   scripts/run.sh                # 16 windows of 512 tokens
+#   LOWBIT_PPL_CHUNKS=0 scripts/run.sh   # the whole test set (about an hour)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${LOWBIT_BUILD_DIR:-$root/build}"
+chunks="${LOWBIT_PPL_CHUNKS:-16}"
+text="$root/../shared/data/text/wikitext2_wiki.test.raw"
 
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
+"$root/scripts/fetch-models.sh"
 
-example="$root/examples/w4a16-mlp.mlir"
-lowered="$build/examples/w4a16-mlp.llvm.mlir"
-mkdir -p "$(dirname "$lowered")"
-echo "== quant-opt --lowbit-to-llvm $example"
-"$build/bin/quant-opt" "$example" --lowbit-to-llvm -o "$lowered"
-echo "   wrote $lowered ($(wc -c < "$lowered") bytes)"
-echo "== lowbit-run exec (seed 1)"
-"$build/bin/lowbit-run" exec "$lowered" --entry mlp --seed 1 -o "$build/examples/out"
-echo "== lowbit-run compare: source IR vs lowered IR"
-"$build/bin/lowbit-run" compare "$example" "$lowered" --entry mlp --seed 1 --tolerance 0
+run="$build/bin/lowbit-run"
+gguf="$root/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+model="$build/models/smollm2-135m.mlirbc"
+mkdir -p "$(dirname "$model")"
+
+echo "== lowbit-run import (GGUF -> float IR with the tokenizer)"
+"$run" import "$gguf" -o "$model" --ctx 512 --entries 1,64
+echo "== lowbit-run generate (greedy)"
+"$run" generate "$model" --prompt "The three primary colors are" -n 24
+echo "== lowbit-run perplexity (WikiText-2 test, ctx 512)"
+if [[ "$chunks" -gt 0 ]]; then
+  "$run" perplexity "$model" "$text" --ctx 512 --chunks "$chunks"
+else
+  "$run" perplexity "$model" "$text" --ctx 512
+fi
