@@ -1,9 +1,10 @@
 //===- ReferenceLoweringTest.cpp - Lowered IR agrees with the C++ spec ----===//
 //
-// JIT-compiles lowbit.quantize and lowbit.dequantize through the reference
-// lowering for every format, packing and granularity, and checks the results
-// bit for bit against the C++ definitions in QuantMath. The IR lowering and
-// the compile-time quantizers therefore cannot drift apart.
+// JIT-compiles lowbit.quantize, lowbit.quantize_dynamic and
+// lowbit.dequantize through the reference lowering for every format, packing
+// and granularity, and checks the results bit for bit against the C++
+// definitions in QuantMath. The IR lowering and the compile-time quantizers
+// therefore cannot drift apart.
 //
 //===----------------------------------------------------------------------===//
 
@@ -189,6 +190,42 @@ func.func @quantize(%x: {3}, %s: {1}{2}) -> {0} {
     for (size_t i = 0; i < reference.packed.size(); ++i)
       ASSERT_EQ(out.getData()[i], reference.packed[i])
           << printCase(c) << ": byte " << i;
+  }
+
+  // Dynamic quantization computes the reference scales itself: symmetric
+  // schemes with f32 scales, every format but ternary.
+  if (c.symmetric && c.scaleFormat == ScaleFormat::f32 &&
+      c.spec.format != ElementFormat::ternary &&
+      c.granularityKind != Granularity::per_ic_group) {
+    std::string dynamicSource =
+        llvm::formatv(R"mlir(
+func.func @quantize_dynamic(%x: {0}) -> ({1}, {2}) {
+  %q, %s = lowbit.quantize_dynamic %x {3}{4} : {0} -> ({1}, {2})
+  return %q, %s : {1}, {2}
+}
+)mlir",
+                      data, packed, scales, schemeText, packingText)
+            .str();
+    OwningOpRef<ModuleOp> dynamicModule =
+        parseSourceString<ModuleOp>(dynamicSource, context.get());
+    ASSERT_TRUE(dynamicModule) << dynamicSource;
+    auto dynamicJit = JitModule::create(*dynamicModule);
+    ASSERT_TRUE(bool(dynamicJit)) << llvm::toString(dynamicJit.takeError());
+    HostTensor x(DType::f32, c.shape);
+    std::memcpy(x.getData(), values.data(), values.size() * sizeof(float));
+    llvm::SmallVector<HostTensor> args;
+    args.push_back(std::move(x));
+    auto outputs = (*dynamicJit)->invoke("quantize_dynamic", args);
+    ASSERT_TRUE(bool(outputs)) << llvm::toString(outputs.takeError());
+    const HostTensor &codes = (*outputs)[0];
+    ASSERT_EQ(codes.getSizeInBytes(), reference.packed.size());
+    for (size_t i = 0; i < reference.packed.size(); ++i)
+      ASSERT_EQ(codes.getData()[i], reference.packed[i])
+          << printCase(c) << ": dynamic byte " << i;
+    const float *got = (*outputs)[1].getDataAs<float>();
+    for (size_t i = 0; i < reference.scales.size(); ++i)
+      ASSERT_EQ(got[i], reference.scales[i])
+          << printCase(c) << ": dynamic scale " << i;
   }
 
   // Dequantize arbitrary bytes, invalid codes included.

@@ -482,6 +482,136 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
   }
 };
 
+struct QuantizeDynamicOpLowering : OpConversionPattern<QuantizeDynamicOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(QuantizeDynamicOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    RankedTensorType inputType = op.getInput().getType();
+    int64_t rank = inputType.getRank();
+    int64_t channels = inputType.getShape().back();
+    if (ShapedType::isDynamic(channels))
+      return rewriter.notifyMatchFailure(op, "dynamic row length");
+    QuantSchemeAttr scheme = op.getScheme();
+    FloatType f32 = b.getF32Type();
+    Value input = adaptor.getInput();
+    if (Value channelScales = adaptor.getChannelScales())
+      input = ChannelScaleOp::create(b, inputType, input, channelScales);
+
+    // Block maxima of |x|: the input viewed as [..., blocks, group] and
+    // reduced over its last axis, or over everything per tensor.
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, b.getLoc(), input);
+    Value zero = arith::ConstantFloatOp::create(b, f32, APFloat(0.0f));
+    auto absMaxBody = [&](OpBuilder &nested, Location loc, ValueRange args) {
+      ImplicitLocOpBuilder nb(loc, nested);
+      ScalarBuilder s(nb);
+      Value magnitude = math::AbsFOp::create(nb, s.toF32(args[0]));
+      linalg::YieldOp::create(
+          nb, Value(arith::MaximumFOp::create(nb, magnitude, args[1])));
+    };
+    Value absMax;
+    if (scheme.getGranularity() == Granularity::per_tensor) {
+      auto scalarType = RankedTensorType::get({}, f32);
+      Value init = linalg::FillOp::create(
+                       b, ValueRange{zero},
+                       ValueRange{tensor::EmptyOp::create(b, scalarType,
+                                                          ValueRange{})})
+                       .getResult(0);
+      absMax = linalg::GenericOp::create(
+                   b, TypeRange{scalarType}, ValueRange{input},
+                   ValueRange{init},
+                   {b.getMultiDimIdentityMap(rank),
+                    AffineMap::get(rank, 0, {}, b.getContext())},
+                   SmallVector<utils::IteratorType>(
+                       rank, utils::IteratorType::reduction),
+                   absMaxBody)
+                   .getResult(0);
+      absMax = tensor::ExpandShapeOp::create(
+          b, RankedTensorType::get(SmallVector<int64_t>(rank, 1), f32), absMax,
+          ArrayRef<ReassociationIndices>{});
+    } else {
+      int64_t group = scheme.getGranularity() == Granularity::per_group
+                          ? scheme.getGroupSize()
+                          : channels;
+      int64_t blocks = channels / group;
+      SmallVector<int64_t> viewShape(inputType.getShape());
+      viewShape.back() = blocks;
+      viewShape.push_back(group);
+      SmallVector<OpFoldResult> viewSizes(sizes);
+      viewSizes.back() = b.getIndexAttr(blocks);
+      viewSizes.push_back(b.getIndexAttr(group));
+      SmallVector<ReassociationIndices> reassociation;
+      for (int64_t axis = 0; axis + 1 < rank; ++axis)
+        reassociation.push_back({axis});
+      reassociation.push_back({rank - 1, rank});
+      Value view = tensor::ExpandShapeOp::create(
+          b, RankedTensorType::get(viewShape, inputType.getElementType()),
+          input, reassociation, viewSizes);
+      SmallVector<int64_t> blockShape(inputType.getShape());
+      blockShape.back() = blocks;
+      auto blockType = RankedTensorType::get(blockShape, f32);
+      SmallVector<Value> dynamicSizes = getDynamicSizes(b, input, rank - 1);
+      Value init =
+          linalg::FillOp::create(
+              b, ValueRange{zero},
+              ValueRange{tensor::EmptyOp::create(b, blockType, dynamicSizes)})
+              .getResult(0);
+      SmallVector<AffineExpr> kept;
+      for (int64_t axis = 0; axis < rank; ++axis)
+        kept.push_back(b.getAffineDimExpr(axis));
+      SmallVector<utils::IteratorType> iterators(rank,
+                                                 utils::IteratorType::parallel);
+      iterators.push_back(utils::IteratorType::reduction);
+      absMax = linalg::GenericOp::create(
+                   b, TypeRange{blockType}, ValueRange{view}, ValueRange{init},
+                   {b.getMultiDimIdentityMap(rank + 1),
+                    AffineMap::get(rank + 1, 0, kept, b.getContext())},
+                   iterators, absMaxBody)
+                   .getResult(0);
+    }
+
+    // s = absmax / max|code|, exactly as the reference quantizer; blocks of
+    // zeros get 1.
+    auto scalesType = cast<RankedTensorType>(absMax.getType());
+    float maxMagnitude = getFormatSpec(scheme).getMaxMagnitude();
+    int64_t scalesRank = scalesType.getRank();
+    Value scalesInit = tensor::EmptyOp::create(
+        b, scalesType, getDynamicSizes(b, absMax, scalesRank));
+    Value scales =
+        linalg::GenericOp::create(
+            b, TypeRange{scalesType}, ValueRange{absMax},
+            ValueRange{scalesInit},
+            {b.getMultiDimIdentityMap(scalesRank),
+             b.getMultiDimIdentityMap(scalesRank)},
+            SmallVector<utils::IteratorType>(scalesRank,
+                                             utils::IteratorType::parallel),
+            [&](OpBuilder &nested, Location loc, ValueRange args) {
+              ImplicitLocOpBuilder nb(loc, nested);
+              Value positive = arith::CmpFOp::create(
+                  nb, arith::CmpFPredicate::OGT, args[0],
+                  arith::ConstantFloatOp::create(nb, nb.getF32Type(),
+                                                 APFloat(0.0f)));
+              Value ratio = arith::DivFOp::create(
+                  nb, args[0],
+                  arith::ConstantFloatOp::create(nb, nb.getF32Type(),
+                                                 APFloat(maxMagnitude)));
+              Value one = arith::ConstantFloatOp::create(nb, nb.getF32Type(),
+                                                         APFloat(1.0f));
+              linalg::YieldOp::create(
+                  nb, Value(arith::SelectOp::create(nb, positive, ratio, one)));
+            })
+            .getResult(0);
+
+    Value packed = QuantizeOp::create(b, op.getResult().getType(), input,
+                                      scales, /*zero_points=*/Value(), scheme,
+                                      op.getPackingAttr());
+    rewriter.replaceOp(op, {packed, scales});
+    return success();
+  }
+};
+
 struct LinearOpLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -628,8 +758,9 @@ struct ChannelScaleOpLowering : OpConversionPattern<ChannelScaleOp> {
 } // namespace
 
 void mlir::lowbit::populateLowBitToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeOpLowering, DequantizeOpLowering, LinearOpLowering,
-               ChannelScaleOpLowering>(patterns.getContext());
+  patterns.add<QuantizeOpLowering, QuantizeDynamicOpLowering,
+               DequantizeOpLowering, LinearOpLowering, ChannelScaleOpLowering>(
+      patterns.getContext());
 }
 
 //===----------------------------------------------------------------------===//

@@ -299,3 +299,63 @@ func.func @observe_dynamic_gram(%x: tensor<2x?xf32>) {
   lowbit.observe %x key("layer0") stats <gram> : tensor<2x?xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// lowbit.quantize_dynamic
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @dynamic_zero_point(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{dynamic quantization is symmetric: the scheme takes no zero point}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<ui8, per_channel, zero_point> : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_f16_scales(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{dynamic quantization computes f32 scales, but the scheme stores them as 'f16'}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<i8, per_channel, scale = f16> : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_ternary(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{ternary codes take their scale from the mean, not the maximum: no dynamic ternary quantization}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<ternary, per_channel> : tensor<4x64xf32> -> (tensor<4x13xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_ic_groups(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{per-input-channel groups are a weight layout}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<i8, per_ic_group<2>> : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<2x64xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_channel_scales_shape(%x: tensor<4x64xf32>, %c: tensor<32xf32>) {
+  // expected-error @+1 {{expected channel scales of shape 64 (one per channel of the last axis), got 32}}
+  %0:2 = lowbit.quantize_dynamic %x channel_scales(%c) scheme<i8, per_channel> : tensor<4x64xf32>, tensor<32xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_scales_shape(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{expected scales of shape 4x2 for data of shape 4x64, got 4x1}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<i4, per_group<32>> : tensor<4x64xf32> -> (tensor<4x32xi8>, tensor<4x1xf32>)
+  return
+}
+
+// -----
+
+func.func @dynamic_packed_bytes(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{expected 32 packed bytes per row of 64 4-bit codes, got 64}}
+  %0:2 = lowbit.quantize_dynamic %x scheme<i4, per_channel> : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  return
+}

@@ -87,3 +87,14 @@ func.func @channel_scale_and_observe(%x: tensor<?x64xbf16>, %s: tensor<64xbf16>)
   lowbit.observe %0 key("blk.0.ffn_down") stats <absmax, mean_abs, gram> : tensor<?x64xbf16>
   return %0 : tensor<?x64xbf16>
 }
+
+// CHECK-LABEL: func.func @quantize_dynamic
+func.func @quantize_dynamic(%x: tensor<?x64xf32>, %c: tensor<64xf32>) -> (tensor<?x64xi8>, tensor<?x1xf32>, tensor<?x32xi8>, tensor<?x2xf32>, tensor<?x64xi8>, tensor<1x1xf32>) {
+  // CHECK: lowbit.quantize_dynamic %{{.*}} scheme<i8, per_channel> : tensor<?x64xf32> -> (tensor<?x64xi8>, tensor<?x1xf32>)
+  %0:2 = lowbit.quantize_dynamic %x scheme<i8, per_channel> : tensor<?x64xf32> -> (tensor<?x64xi8>, tensor<?x1xf32>)
+  // CHECK: lowbit.quantize_dynamic %{{.*}} channel_scales(%{{.*}}) scheme<i4, per_group<32>> : tensor<?x64xf32>, tensor<64xf32> -> (tensor<?x32xi8>, tensor<?x2xf32>)
+  %1:2 = lowbit.quantize_dynamic %x channel_scales(%c) scheme<i4, per_group<32>> : tensor<?x64xf32>, tensor<64xf32> -> (tensor<?x32xi8>, tensor<?x2xf32>)
+  // CHECK: lowbit.quantize_dynamic %{{.*}} scheme<f8E4M3FN, per_tensor> : tensor<?x64xf32> -> (tensor<?x64xi8>, tensor<1x1xf32>)
+  %2:2 = lowbit.quantize_dynamic %x scheme<f8E4M3FN, per_tensor> : tensor<?x64xf32> -> (tensor<?x64xi8>, tensor<1x1xf32>)
+  return %0#0, %0#1, %1#0, %1#1, %2#0, %2#1 : tensor<?x64xi8>, tensor<?x1xf32>, tensor<?x32xi8>, tensor<?x2xf32>, tensor<?x64xi8>, tensor<1x1xf32>
+}

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -143,6 +144,71 @@ LogicalResult QuantizeOp::verify() {
                                getInput().getType().getShape(),
                                getResult().getType(), getScales().getType(),
                                getZeroPoints());
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeDynamicOp
+//===----------------------------------------------------------------------===//
+
+PackingAttr QuantizeDynamicOp::getPackingOrDefault() {
+  return packingOrDefault(getPackingAttr(), getContext());
+}
+
+LogicalResult QuantizeDynamicOp::verify() {
+  QuantSchemeAttr scheme = getScheme();
+  if (!scheme.getSymmetric())
+    return emitOpError("dynamic quantization is symmetric: the scheme takes "
+                       "no zero point");
+  if (!scheme.getScaleType().isF32())
+    return emitOpError() << "dynamic quantization computes f32 scales, but "
+                            "the scheme stores them as "
+                         << scheme.getScaleType();
+  if (scheme.getFormat() == ElementFormat::ternary)
+    return emitOpError("ternary codes take their scale from the mean, not "
+                       "the maximum: no dynamic ternary quantization");
+  if (scheme.getGranularity() == Granularity::per_ic_group)
+    return emitOpError("per-input-channel groups are a weight layout; "
+                       "activations take per_tensor, per_channel (per "
+                       "token) or per_group");
+  if (Value channelScales = getChannelScales()) {
+    auto type = cast<RankedTensorType>(channelScales.getType());
+    int64_t channels = getInput().getType().getShape().back();
+    if (type.getRank() != 1 || !compatible(type.getDimSize(0), channels))
+      return emitOpError() << "expected channel scales of shape "
+                           << formatShape(channels)
+                           << " (one per channel of the last axis), got "
+                           << formatShape(type.getShape());
+  }
+  return verifyQuantizedLayout(*this, "result", scheme, getPackingOrDefault(),
+                               getInput().getType().getShape(),
+                               getResult().getType(), getScales().getType(),
+                               /*zeroPoints=*/Value());
+}
+
+namespace {
+/// quantize_dynamic(channel_scale(x, c)) -> quantize_dynamic(x,
+/// channel_scales(c)): the smoothing scale moves into the quantizer, which
+/// reads x once.
+struct FoldChannelScaleIntoQuantizer
+    : public OpRewritePattern<QuantizeDynamicOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeDynamicOp op,
+                                PatternRewriter &rewriter) const override {
+    auto scale = op.getInput().getDefiningOp<ChannelScaleOp>();
+    if (!scale || op.getChannelScales())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInputMutable().assign(scale.getInput());
+      op.getChannelScalesMutable().assign(scale.getScales());
+    });
+    return success();
+  }
+};
+} // namespace
+
+void QuantizeDynamicOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                    MLIRContext *context) {
+  results.add<FoldChannelScaleIntoQuantizer>(context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -49,6 +49,52 @@ def LowBit_QuantizeOp : LowBit_Op<"quantize", [Pure]> {
   }];
 }
 
+def LowBit_QuantizeDynamicOp : LowBit_Op<"quantize_dynamic", [Pure]> {
+  let summary = "quantize a float tensor with scales computed from its "
+                "values at run time";
+  let description = [{
+    Dynamic quantization of activations: computes each block's scale from
+    the data as the reference quantizer does (`absmax / max|code|`, exactly
+    in f32; blocks of zeros get scale 1), then quantizes and packs like
+    `lowbit.quantize`, and returns the codes and the scales. On `[T, K]`
+    activations `per_channel` is one scale per row, that is per token;
+    `per_group<G>` is groups of G channels within each token; `per_tensor`
+    one scale for all.
+
+    `channel_scales`, when present, multiplies the input channel by channel
+    first (the last axis): a smoothing transform that no earlier op could
+    absorb, folded into the quantizer.
+
+    Schemes are symmetric, with f32 scales, and an integer or float element
+    format (not ternary).
+
+    ```mlir
+    %q, %s = lowbit.quantize_dynamic %x scheme<i8, per_channel>
+        : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
+    %q4, %s4 = lowbit.quantize_dynamic %x channel_scales(%c)
+        scheme<i4, per_group<32>>
+        : tensor<4x64xf32>, tensor<64xf32> -> (tensor<4x32xi8>, tensor<4x2xf32>)
+    ```
+  }];
+  let arguments = (ins LowBit_FloatTensor:$input,
+                       Optional<LowBit_FloatTensor>:$channel_scales,
+                       LowBit_QuantSchemeAttr:$scheme,
+                       OptionalAttr<LowBit_PackingAttr>:$packing);
+  let results = (outs LowBit_PackedTensor:$result,
+                      RankedTensorOf<[F32]>:$scales);
+  let assemblyFormat = [{
+    $input (`channel_scales` `(` $channel_scales^ `)`)?
+    `scheme` `` $scheme (`packing` `` $packing^)? attr-dict
+    `:` type($input) (`,` type($channel_scales)^)? `->`
+    `(` type($result) `,` type($scales) `)`
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    PackingAttr getPackingOrDefault();
+  }];
+}
+
 def LowBit_DequantizeOp : LowBit_Op<"dequantize", [Pure]> {
   let summary = "unpack low-bit codes and scale them back to float";
   let description = [{
