@@ -10,7 +10,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -18,9 +17,6 @@
 
 using namespace mlir;
 using namespace mlir::lowbit;
-
-static constexpr llvm::StringLiteral kStatsAttr = "lowbit.calibration";
-static constexpr llvm::StringLiteral kInfoAttr = "lowbit.calibration_info";
 
 llvm::StringMap<std::string>
 mlir::lowbit::instrumentLinearInputs(ModuleOp module) {
@@ -64,42 +60,49 @@ llvm::Error mlir::lowbit::writeCalibrationStats(
   for (const auto &entry : observerOfLayer)
     names.push_back(entry.getKey().str());
   llvm::sort(names);
+  // Layers that read one input (q, k and v) share their observer's blobs, so
+  // the file holds each Gram matrix once.
+  llvm::StringMap<DictionaryAttr> entryOfObserver;
   for (const std::string &name : names) {
-    auto id = idOfKey.find(observerOfLayer.lookup(name));
-    if (id == idOfKey.end())
-      return llvm::createStringError("layer " + name +
-                                     " was never observed");
-    const ::lowbit::runtime::ChannelStatistics &stats =
-        registry.get(id->second);
-    if (stats.rows == 0)
-      return llvm::createStringError("layer " + name + " saw no rows");
-    int64_t c = stats.channels;
-    NamedAttrList entry;
-    entry.append("rows", b.getI64IntegerAttr(stats.rows));
-    entry.append("absmax", makeBlob<DenseF32ResourceElementsAttr>(
-                               context, name + ".absmax", {c}, b.getF32Type(),
-                               ArrayRef<float>(stats.absMax)));
-    std::vector<float> meanAbs = stats.getMeanAbs();
-    entry.append("mean_abs", makeBlob<DenseF32ResourceElementsAttr>(
-                                 context, name + ".mean_abs", {c},
-                                 b.getF32Type(), ArrayRef<float>(meanAbs)));
-    std::vector<double> gram = stats.getGram();
-    entry.append("gram", makeBlob<DenseF64ResourceElementsAttr>(
-                             context, name + ".gram", {c, c}, b.getF64Type(),
-                             ArrayRef<double>(gram)));
-    layers.push_back(b.getNamedAttr(name, entry.getDictionary(&context)));
+    const std::string &key = observerOfLayer.lookup(name);
+    DictionaryAttr &shared = entryOfObserver[key];
+    if (!shared) {
+      auto id = idOfKey.find(key);
+      if (id == idOfKey.end())
+        return llvm::createStringError("layer " + name +
+                                       " was never observed");
+      const ::lowbit::runtime::ChannelStatistics &stats =
+          registry.get(id->second);
+      if (stats.rows == 0)
+        return llvm::createStringError("layer " + name + " saw no rows");
+      int64_t c = stats.channels;
+      NamedAttrList entry;
+      entry.append("rows", b.getI64IntegerAttr(stats.rows));
+      entry.append("absmax", makeBlob<DenseF32ResourceElementsAttr>(
+                                 context, key + ".absmax", {c},
+                                 b.getF32Type(), ArrayRef<float>(stats.absMax)));
+      std::vector<float> meanAbs = stats.getMeanAbs();
+      entry.append("mean_abs", makeBlob<DenseF32ResourceElementsAttr>(
+                                   context, key + ".mean_abs", {c},
+                                   b.getF32Type(), ArrayRef<float>(meanAbs)));
+      std::vector<double> gram = stats.getGram();
+      entry.append("gram", makeBlob<DenseF64ResourceElementsAttr>(
+                               context, key + ".gram", {c, c}, b.getF64Type(),
+                               ArrayRef<double>(gram)));
+      shared = entry.getDictionary(&context);
+    }
+    layers.push_back(b.getNamedAttr(name, shared));
   }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
-  (*module)->setAttr(kStatsAttr, b.getDictionaryAttr(layers));
+  (*module)->setAttr(kCalibrationStatsAttrName, b.getDictionaryAttr(layers));
   (*module)->setAttr(
-      kInfoAttr,
-      b.getDictionaryAttr({b.getNamedAttr("model", b.getStringAttr(info.model)),
-                           b.getNamedAttr("text", b.getStringAttr(info.text)),
-                           b.getNamedAttr("samples",
-                                          b.getI64IntegerAttr(info.samples)),
-                           b.getNamedAttr("context",
-                                          b.getI64IntegerAttr(info.context))}));
+      kCalibrationInfoAttrName,
+      b.getDictionaryAttr(
+          {b.getNamedAttr("model", b.getStringAttr(info.model)),
+           b.getNamedAttr("text", b.getStringAttr(info.text)),
+           b.getNamedAttr("samples", b.getI64IntegerAttr(info.samples)),
+           b.getNamedAttr("context", b.getI64IntegerAttr(info.context))}));
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
   if (ec)
@@ -108,56 +111,4 @@ llvm::Error mlir::lowbit::writeCalibrationStats(
     return llvm::createStringError(path + ": cannot write bytecode");
   out.keep();
   return llvm::Error::success();
-}
-
-llvm::Expected<llvm::StringMap<LayerStatistics>>
-mlir::lowbit::readCalibrationStats(MLIRContext &context,
-                                   llvm::StringRef path) {
-  std::string diagnostics;
-  OwningOpRef<ModuleOp> module;
-  {
-    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-      diagnostics += diag.str() + "\n";
-      return success();
-    });
-    module = parseSourceFile<ModuleOp>(path, ParserConfig(&context));
-  }
-  if (!module)
-    return llvm::createStringError(path + ": not a statistics file: " +
-                                   diagnostics);
-  auto layers = (*module)->getAttrOfType<DictionaryAttr>(kStatsAttr);
-  if (!layers)
-    return llvm::createStringError(path + ": no '" + kStatsAttr +
-                                   "' attribute; not a statistics file");
-  llvm::StringMap<LayerStatistics> result;
-  for (NamedAttribute layer : layers) {
-    auto bad = [&](const llvm::Twine &what) {
-      return llvm::createStringError(path + ": layer " +
-                                     layer.getName().getValue() + ": " + what);
-    };
-    auto entry = dyn_cast<DictionaryAttr>(layer.getValue());
-    if (!entry)
-      return bad("expected a dictionary");
-    auto rows = entry.getAs<IntegerAttr>("rows");
-    auto absMax = entry.getAs<DenseF32ResourceElementsAttr>("absmax");
-    auto meanAbs = entry.getAs<DenseF32ResourceElementsAttr>("mean_abs");
-    auto gram = entry.getAs<DenseF64ResourceElementsAttr>("gram");
-    if (!rows || !absMax || !meanAbs || !gram)
-      return bad("expected rows, absmax, mean_abs and gram");
-    auto absMaxValues = absMax.tryGetAsArrayRef();
-    auto meanAbsValues = meanAbs.tryGetAsArrayRef();
-    auto gramValues = gram.tryGetAsArrayRef();
-    if (!absMaxValues || !meanAbsValues || !gramValues)
-      return bad("statistics data missing from the file");
-    size_t channels = absMaxValues->size();
-    if (meanAbsValues->size() != channels ||
-        gramValues->size() != channels * channels)
-      return bad("statistics of inconsistent sizes");
-    LayerStatistics &stats = result[layer.getName().getValue()];
-    stats.rows = rows.getInt();
-    stats.absMax.assign(absMaxValues->begin(), absMaxValues->end());
-    stats.meanAbs.assign(meanAbsValues->begin(), meanAbsValues->end());
-    stats.gram.assign(gramValues->begin(), gramValues->end());
-  }
-  return result;
 }

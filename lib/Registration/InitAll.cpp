@@ -4,6 +4,7 @@
 #include "lowbit/Conversion/Passes.h"
 #include "lowbit/Dialect/LowBit/IR/LowBitDialect.h"
 #include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Quantization/Passes.h"
 #include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -102,6 +103,7 @@ void mlir::lowbit::registerLowBitDialects(DialectRegistry &registry) {
 void mlir::lowbit::registerLowBitPasses() {
   lowbit::registerLowBitConversionPasses();
   lowbit::registerLowBitTransformsPasses();
+  lowbit::registerLowBitQuantizationPasses();
   lowbit::registerLowBitPipelines();
 
   // The upstream passes LowBit's pipelines are made of.

@@ -579,10 +579,10 @@ std::vector<uint8_t> mlir::lowbit::quantizeWithScales(
   return packRows(scheme, packing, numRows, rowLength, fields);
 }
 
-QuantizedTensor mlir::lowbit::quantizeReference(const QuantScheme &scheme,
-                                                PackingSpec packing,
-                                                llvm::ArrayRef<int64_t> shape,
-                                                llvm::ArrayRef<float> data) {
+QuantizedTensor
+mlir::lowbit::computeReferenceScales(const QuantScheme &scheme,
+                                     llvm::ArrayRef<int64_t> shape,
+                                     llvm::ArrayRef<float> data) {
   ScaleIndexer indexer(scheme, shape);
   int64_t rowLength = indexer.getRowLength(), numRows = indexer.getNumRows();
   int64_t numScales = indexer.getNumScales();
@@ -627,6 +627,14 @@ QuantizedTensor mlir::lowbit::quantizeReference(const QuantScheme &scheme,
     }
     result.scales[s] = scale;
   }
+  return result;
+}
+
+QuantizedTensor mlir::lowbit::quantizeReference(const QuantScheme &scheme,
+                                                PackingSpec packing,
+                                                llvm::ArrayRef<int64_t> shape,
+                                                llvm::ArrayRef<float> data) {
+  QuantizedTensor result = computeReferenceScales(scheme, shape, data);
   result.packed = quantizeWithScales(scheme, packing, shape, data,
                                      result.scales, result.zeroPoints);
   return result;

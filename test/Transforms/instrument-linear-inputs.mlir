@@ -7,7 +7,7 @@
 // q and k read the same normed input: one observer, keyed by q; the down
 // projection reads another tensor; a matmul without a layer name is not
 // observed.
-// CHECK: module attributes {lowbit.observers = {blk.0.attn_k = "blk.0.attn_q", blk.0.attn_q = "blk.0.attn_q", blk.0.ffn_down = "blk.0.ffn_down"}}
+// CHECK: module attributes {lowbit.layer_observers = {blk.0.attn_k = "blk.0.attn_q", blk.0.attn_q = "blk.0.attn_q", blk.0.ffn_down = "blk.0.ffn_down"}}
 // CHECK-LABEL: func.func @block
 // CHECK-COUNT-1: lowbit.observe %arg0 key("blk.0.attn_q") stats <all>
 // CHECK-NOT: lowbit.observe %arg0

@@ -16,6 +16,13 @@
 #include "lowbit/Model/LlamaSession.h"
 #include "lowbit/Model/ModelFile.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -307,17 +314,79 @@ int ::lowbit::run::runPerplexity(MLIRContext &context,
   return 0;
 }
 
+/// Runs `model` (instrumented here, on a clone, so the caller's module is
+/// left as it is) over `samples` windows of `ctx` tokens of `textFile` and
+/// writes the statistics of its linear layers' inputs to `output`.
+static llvm::Error calibrate(MLIRContext &context, const LoadedModel &model,
+                             llvm::StringRef modelName,
+                             llvm::StringRef textFile, int64_t samples,
+                             int64_t ctx, unsigned optLevel,
+                             llvm::StringRef output) {
+  auto text = llvm::MemoryBuffer::getFile(textFile, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!text)
+    return llvm::createStringError(textFile + ": cannot open: " +
+                                   text.getError().message());
+  const ::lowbit::Tokenizer &tokenizer = *model.tokenizer;
+  std::vector<int32_t> tokens = tokenizer.encode((*text)->getBuffer());
+  int64_t available = int64_t(tokens.size()) / (ctx - 1);
+  if (available < samples)
+    return llvm::createStringError(
+        textFile + " has " + llvm::Twine(tokens.size()) +
+        " tokens, enough for " + llvm::Twine(available) + " samples of " +
+        llvm::Twine(ctx) + ", not " + llvm::Twine(samples));
+
+  OwningOpRef<ModuleOp> instrumented = model.module.get().clone();
+  llvm::StringMap<std::string> observerOfLayer =
+      instrumentLinearInputs(*instrumented);
+  JitOptions jitOptions;
+  jitOptions.optLevel = optLevel;
+  auto compileStart = std::chrono::steady_clock::now();
+  auto session = LlamaSession::create(*instrumented, jitOptions);
+  if (!session)
+    return session.takeError();
+  llvm::errs() << llvm::format("compiled in %.1f s\n",
+                               secondsSince(compileStart));
+  ::lowbit::runtime::ObserverRegistry &registry =
+      (*session)->getJit().getObservers();
+  ::lowbit::runtime::setActiveObserverRegistry(&registry);
+  llvm::scope_exit deactivate(
+      [] { ::lowbit::runtime::setActiveObserverRegistry(nullptr); });
+
+  // Each sample: BOS and the next ctx - 1 tokens of the text.
+  ProgressBar progress(samples, "samples");
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t sample = 0; sample < samples; ++sample) {
+    auto begin = tokens.begin() + sample * (ctx - 1);
+    std::vector<int32_t> window;
+    window.push_back(tokenizer.getBos() >= 0 ? tokenizer.getBos() : *begin);
+    window.insert(window.end(), begin, begin + ctx - 1);
+    (*session)->reset();
+    if (auto logits = (*session)->forward(window); !logits)
+      return logits.takeError();
+    progress.update(sample + 1,
+                    llvm::formatv("{0:F1} tokens/s",
+                                  (sample + 1) * ctx / secondsSince(start))
+                        .str());
+  }
+
+  CalibrationInfo info{modelName.str(), textFile.str(), samples, ctx};
+  if (llvm::Error error = writeCalibrationStats(context, output,
+                                                observerOfLayer, registry,
+                                                info))
+    return error;
+  llvm::errs() << "wrote statistics of " << observerOfLayer.size()
+               << " linear layers (" << registry.size() << " observers, "
+               << samples * ctx << " tokens) to " << output << "\n";
+  return llvm::Error::success();
+}
+
 int ::lowbit::run::runCalibrate(MLIRContext &context,
                                const CalibrateOptions &options) {
   if (options.samples < 1)
     return fail("--samples must be at least 1");
   if (options.context < 2)
     return fail("--ctx must be at least 2");
-  auto text = llvm::MemoryBuffer::getFile(options.textFile, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
-  if (!text)
-    return fail(options.textFile + ": cannot open: " +
-                text.getError().message());
   LlamaBuildOptions build;
   build.tokenCounts = {options.context};
   build.cacheLength = options.context;
@@ -325,55 +394,80 @@ int ::lowbit::run::runCalibrate(MLIRContext &context,
   auto loaded = loadModel(context, options.model, build, &llvm::errs());
   if (!loaded)
     return fail(llvm::toString(loaded.takeError()));
-  const ::lowbit::Tokenizer &tokenizer = *loaded->tokenizer;
-
-  std::vector<int32_t> tokens = tokenizer.encode((*text)->getBuffer());
-  int64_t available = int64_t(tokens.size()) / (options.context - 1);
-  if (available < options.samples)
-    return fail(options.textFile + " has " + llvm::Twine(tokens.size()) +
-                " tokens, enough for " + llvm::Twine(available) +
-                " samples of " + llvm::Twine(options.context) + ", not " +
-                llvm::Twine(options.samples));
-
-  llvm::StringMap<std::string> observerOfLayer =
-      instrumentLinearInputs(*loaded->module);
-  JitOptions jitOptions;
-  jitOptions.optLevel = options.optLevel;
-  auto session = LlamaSession::create(*loaded->module, jitOptions);
-  if (!session)
-    return fail(llvm::toString(session.takeError()));
-  ::lowbit::runtime::ObserverRegistry &registry =
-      (*session)->getJit().getObservers();
-  ::lowbit::runtime::setActiveObserverRegistry(&registry);
-
-  // Each sample: BOS and the next ctx - 1 tokens of the text.
-  ProgressBar progress(options.samples, "samples");
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t sample = 0; sample < options.samples; ++sample) {
-    std::vector<int32_t> window;
-    window.push_back(tokenizer.getBos() >= 0 ? tokenizer.getBos()
-                                             : tokens[sample * (options.context - 1)]);
-    auto begin = tokens.begin() + sample * (options.context - 1);
-    window.insert(window.end(), begin, begin + options.context - 1);
-    (*session)->reset();
-    if (auto logits = (*session)->forward(window); !logits)
-      return fail(llvm::toString(logits.takeError()));
-    progress.update(sample + 1,
-                    llvm::formatv("{0:F1} tokens/s",
-                                  (sample + 1) * options.context /
-                                      secondsSince(start))
-                        .str());
-  }
-  ::lowbit::runtime::setActiveObserverRegistry(nullptr);
-
-  CalibrationInfo info{options.model, options.textFile, options.samples,
-                       options.context};
-  if (llvm::Error error = writeCalibrationStats(
-          context, options.output, observerOfLayer, registry, info))
+  if (llvm::Error error =
+          calibrate(context, *loaded, options.model, options.textFile,
+                    options.samples, options.context, options.optLevel,
+                    options.output))
     return fail(llvm::toString(std::move(error)));
-  llvm::outs() << "wrote statistics of " << observerOfLayer.size()
-               << " linear layers (" << registry.size() << " observers, "
-               << options.samples * options.context << " tokens) to "
-               << options.output << "\n";
+  llvm::outs() << "wrote " << options.output << "\n";
+  return 0;
+}
+
+int ::lowbit::run::runQuantize(MLIRContext &context,
+                              const QuantizeOptions &options) {
+  llvm::StringRef output = options.output;
+  if (!output.ends_with(".mlirbc") && !output.ends_with(".mlir"))
+    return fail("-o: the model file must end in .mlirbc (bytecode) or .mlir");
+  if (!options.stats.empty() && !options.calibrationText.empty())
+    return fail("give either --stats or --calib, not both");
+  if (options.samples < 1 || options.calibrationContext < 2)
+    return fail("--samples must be at least 1 and --calib-ctx at least 2");
+
+  LlamaBuildOptions build;
+  build.tokenCounts = options.entries;
+  build.cacheLength = options.context;
+  llvm::errs() << "loading " << options.model << "\n";
+  auto loaded = loadModel(context, options.model, build, &llvm::errs());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+
+  // The statistics: given, or collected now from the calibration text.
+  std::string stats = options.stats;
+  if (!options.calibrationText.empty()) {
+    stats = (output + ".stats.mlirbc").str();
+    llvm::errs() << "calibrating on " << options.calibrationText << " ("
+                 << options.samples << " samples of "
+                 << options.calibrationContext << " tokens)\n";
+    if (llvm::Error error = calibrate(
+            context, *loaded, options.model, options.calibrationText,
+            options.samples, options.calibrationContext, options.optLevel,
+            stats))
+      return fail(llvm::toString(std::move(error)));
+  }
+
+  // The recipe is a named quant-opt pipeline; statistics go in as its
+  // `stats` option.
+  std::string pipeline = "builtin.module(" + options.recipe;
+  if (!stats.empty())
+    pipeline += "{stats=" + stats + "}";
+  pipeline += ")";
+  PassManager pm(&context);
+  std::string parseErrors;
+  llvm::raw_string_ostream errorStream(parseErrors);
+  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
+    return fail("cannot run recipe '" + options.recipe + "': " + parseErrors +
+                " (the recipes are quant-opt's named pipelines, see "
+                "`quant-opt --help`)");
+  auto start = std::chrono::steady_clock::now();
+  if (failed(pm.run(*loaded->module)))
+    return fail("recipe '" + options.recipe + "' failed (see above)");
+  llvm::errs() << llvm::format("applied %s in %.1f s\n",
+                               options.recipe.c_str(), secondsSince(start));
+
+  if (llvm::Error error = saveModel(*loaded->module, *loaded->tokenizer, output))
+    return fail(llvm::toString(std::move(error)));
+  // Each blob once: tied embeddings share theirs.
+  uint64_t weightBytes = 0;
+  llvm::DenseSet<const void *> seen;
+  loaded->module->walk([&](arith::ConstantOp constant) {
+    if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+      if (AsmResourceBlob *data = blob.getRawHandle().getBlob())
+        if (seen.insert(data->getData().data()).second)
+          weightBytes += data->getData().size();
+  });
+  uint64_t size = 0;
+  llvm::sys::fs::file_size(output, size);
+  llvm::outs() << "wrote " << output << ": " << size << " bytes ("
+               << weightBytes << " bytes of weights)\n";
   return 0;
 }

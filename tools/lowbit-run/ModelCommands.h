@@ -18,6 +18,19 @@ struct ImportOptions {
   std::vector<int64_t> entries = {1, 64};
 };
 
+struct QuantizeOptions {
+  std::string model;
+  std::string recipe;
+  std::string stats;           // a statistics file, or
+  std::string calibrationText; // text to calibrate on first
+  std::string output;
+  int64_t samples = 32;
+  int64_t calibrationContext = 512;
+  int64_t context = 512;
+  std::vector<int64_t> entries = {1, 64};
+  unsigned optLevel = 2;
+};
+
 struct GenerateOptions {
   std::string model;
   std::string prompt;
@@ -46,6 +59,7 @@ struct CalibrateOptions {
 };
 
 int runImport(mlir::MLIRContext &context, const ImportOptions &options);
+int runQuantize(mlir::MLIRContext &context, const QuantizeOptions &options);
 int runCalibrate(mlir::MLIRContext &context, const CalibrateOptions &options);
 int runGenerate(mlir::MLIRContext &context, const GenerateOptions &options);
 int runPerplexity(mlir::MLIRContext &context,

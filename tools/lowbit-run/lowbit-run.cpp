@@ -1,6 +1,7 @@
 //===- lowbit-run.cpp - Run LowBit IR on the CPU --------------------------===//
 //
 //   lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]
+//                   [--runs N] [--stats-out STATS]
 //   lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]
 //   lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] [--temperature T]
 //   lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]
@@ -15,6 +16,8 @@
 #include "ModelCommands.h"
 
 #include "lowbit/InitAll.h"
+#include "lowbit/Model/Calibration.h"
+#include "lowbit/Transforms/Passes.h"
 #include "lowbit/Runner/JitModule.h"
 #include "lowbit/Runner/Npy.h"
 
@@ -60,10 +63,15 @@ static cl::SubCommand importCommand(
     "import", "Import a checkpoint into float IR with its tokenizer "
               "(.mlirbc or .mlir), which every model command accepts");
 
+static cl::SubCommand quantizeCommand(
+    "quantize", "Apply a quantization recipe to a model (import, calibrate, "
+                "quantize) and write it as LowBit IR");
+
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
                                       cl::desc("<model>"),
                                       cl::cat(runCategory),
                                       cl::sub(importCommand),
+                                      cl::sub(quantizeCommand),
                                       cl::sub(generateCommand),
                                       cl::sub(perplexityCommand),
                                       cl::sub(calibrateCommand));
@@ -81,15 +89,33 @@ static cl::opt<std::string> importOutput("o", cl::Required,
                                          cl::desc("The model file to write"),
                                          cl::value_desc("out.mlirbc"),
                                          cl::cat(runCategory),
-                                         cl::sub(importCommand));
+                                         cl::sub(importCommand),
+                                         cl::sub(quantizeCommand));
+static cl::opt<std::string> recipe(
+    "recipe", cl::Required,
+    cl::desc("The recipe: a named quant-opt pipeline (w4a16-rtn, ...)"),
+    cl::cat(runCategory), cl::sub(quantizeCommand));
+static cl::opt<std::string> statsInput(
+    "stats", cl::desc("Calibration statistics (from lowbit-run calibrate)"),
+    cl::value_desc("stats.mlirbc"), cl::cat(runCategory),
+    cl::sub(quantizeCommand));
+static cl::opt<std::string> calibrationText(
+    "calib", cl::desc("Calibrate on this text first (instead of --stats)"),
+    cl::value_desc("textfile"), cl::cat(runCategory),
+    cl::sub(quantizeCommand));
+static cl::opt<int64_t> calibrationContext(
+    "calib-ctx", cl::init(512),
+    cl::desc("Tokens of each calibration sample (with --calib)"),
+    cl::cat(runCategory), cl::sub(quantizeCommand));
 static cl::list<int64_t> entryTokens(
     "entries", cl::CommaSeparated,
     cl::desc("Token counts of the entry points to build (default 1,64)"),
-    cl::cat(runCategory), cl::sub(importCommand));
+    cl::cat(runCategory), cl::sub(importCommand), cl::sub(quantizeCommand));
 static cl::opt<int64_t> samples("samples", cl::init(32),
                                 cl::desc("Calibration sequences to run"),
                                 cl::cat(runCategory),
-                                cl::sub(calibrateCommand));
+                                cl::sub(calibrateCommand),
+                                cl::sub(quantizeCommand));
 static cl::opt<std::string> prompt("prompt", cl::Required,
                                    cl::desc("The text to continue"),
                                    cl::cat(runCategory),
@@ -108,7 +134,7 @@ static cl::opt<int64_t>
                            "the model's up to 2048; perplexity: the window, "
                            "default 512; import: the KV cache, default 512)"),
                   cl::cat(runCategory), cl::sub(importCommand),
-                  cl::sub(generateCommand),
+                  cl::sub(quantizeCommand), cl::sub(generateCommand),
                   cl::sub(perplexityCommand), cl::sub(calibrateCommand));
 static cl::opt<int64_t>
     chunks("chunks", cl::init(-1),
@@ -143,7 +169,8 @@ static cl::opt<unsigned> optLevel("O", cl::init(2),
                                   cl::sub(compareCommand),
                                   cl::sub(generateCommand),
                                   cl::sub(perplexityCommand),
-                                  cl::sub(calibrateCommand));
+                                  cl::sub(calibrateCommand),
+                                  cl::sub(quantizeCommand));
 static cl::opt<std::string> outputDir(
     "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
     cl::value_desc("dir"), cl::cat(runCategory), cl::sub(execCommand));
@@ -153,6 +180,18 @@ static cl::opt<bool>
     printStats("print-stats",
                cl::desc("Print the statistics the observers collected"),
                cl::cat(runCategory), cl::sub(execCommand));
+static cl::opt<int64_t> runs(
+    "runs", cl::init(1),
+    cl::desc("Run this many times, with seeds S, S+1, ... (observers "
+             "accumulate over all runs)"),
+    cl::cat(runCategory), cl::sub(execCommand));
+static cl::opt<std::string> statsOutput(
+    "stats-out",
+    cl::desc("Write what the observers of linear layers collected as a "
+             "calibration statistics file (instrument the module with "
+             "quant-opt --lowbit-instrument-linear-inputs)"),
+    cl::value_desc("stats.mlirbc"), cl::cat(runCategory),
+    cl::sub(execCommand));
 static cl::opt<double> tolerance(
     "tolerance", cl::init(-1.0),
     cl::desc("Exit with an error if the max relative difference exceeds this"),
@@ -168,6 +207,9 @@ namespace {
 struct LoadedModule {
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<JitModule> jit;
+  /// The observer of each linear layer's input, when the module was
+  /// instrumented for calibration (read before lowering drops it).
+  llvm::StringMap<std::string> layerObservers;
 };
 } // namespace
 
@@ -185,6 +227,11 @@ static llvm::Expected<LoadedModule> load(MLIRContext &context,
   if (!loaded.module)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "could not parse " + path);
+  if (auto map = (*loaded.module)
+                     ->getAttrOfType<DictionaryAttr>(kObserversAttrName))
+    for (NamedAttribute entry : map)
+      if (auto key = dyn_cast<StringAttr>(entry.getValue()))
+        loaded.layerObservers[entry.getName()] = key.str();
   JitOptions options;
   options.optLevel = optLevel;
   auto jit = JitModule::create(*loaded.module, options);
@@ -279,15 +326,33 @@ static void printObserverStats(const runtime::ObserverRegistry &observers) {
 }
 
 static int runExec(MLIRContext &context) {
+  if (runs < 1)
+    return fail("--runs must be at least 1");
   auto loaded = load(context, execFile);
   if (!loaded)
     return fail(toString(loaded.takeError()));
-  auto args = prepareInputs(*loaded->jit);
-  if (!args)
-    return fail(toString(args.takeError()));
-  auto outputs = loaded->jit->invoke(entry, *args);
-  if (!outputs)
-    return fail(toString(outputs.takeError()));
+  if (!statsOutput.empty() && loaded->layerObservers.empty())
+    return fail(execFile + " observes no linear layers; instrument it with "
+                           "quant-opt --lowbit-instrument-linear-inputs "
+                           "before --stats-out");
+  uint64_t firstSeed = seed;
+  llvm::Expected<SmallVector<HostTensor>> outputs = SmallVector<HostTensor>();
+  for (int64_t run = 0; run < runs; ++run) {
+    seed = firstSeed + run;
+    auto args = prepareInputs(*loaded->jit);
+    if (!args)
+      return fail(toString(args.takeError()));
+    outputs = loaded->jit->invoke(entry, *args);
+    if (!outputs)
+      return fail(toString(outputs.takeError()));
+  }
+  if (!statsOutput.empty()) {
+    CalibrationInfo info{execFile, "seeded inputs", runs, 0};
+    if (llvm::Error error = writeCalibrationStats(
+            context, statsOutput, loaded->layerObservers,
+            loaded->jit->getObservers(), info))
+      return fail(toString(std::move(error)));
+  }
   if (!outputDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
       return fail("cannot create " + outputDir + ": " + ec.message());
@@ -394,14 +459,17 @@ int main(int argc, char **argv) {
   // Show only lowbit-run's own options, not every option LLVM registers.
   for (cl::SubCommand *sub :
        {&cl::SubCommand::getTopLevel(), &execCommand, &compareCommand,
-        &importCommand, &generateCommand, &perplexityCommand, &calibrateCommand})
+        &importCommand, &quantizeCommand, &generateCommand, &perplexityCommand, &calibrateCommand})
     cl::HideUnrelatedOptions(runCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: JIT-compile LowBit IR and run it on the CPU\n\n"
-      "  lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]\n"
+      "  lowbit-run exec FILE --entry F [--input A.npy ...] [--seed S] [-o DIR]"
+      " [--runs N] [--stats-out STATS]\n"
       "  lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]\n"
       "  lowbit-run import MODEL -o OUT.mlirbc [--ctx 512] [--entries 1,64]\n"
+      "  lowbit-run quantize MODEL --recipe NAME [--stats STATS | --calib "
+      "TEXTFILE] -o OUT.mlirbc\n"
       "  lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] "
       "[--temperature T]\n"
       "  lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]\n"
@@ -426,6 +494,22 @@ int main(int argc, char **argv) {
     if (!entryTokens.empty())
       options.entries.assign(entryTokens.begin(), entryTokens.end());
     return ::lowbit::run::runImport(context, options);
+  }
+  if (quantizeCommand) {
+    ::lowbit::run::QuantizeOptions options;
+    options.model = modelFile;
+    options.recipe = recipe;
+    options.stats = statsInput;
+    options.calibrationText = calibrationText;
+    options.output = importOutput;
+    options.samples = samples;
+    options.calibrationContext = calibrationContext;
+    if (contextLength > 0)
+      options.context = contextLength;
+    if (!entryTokens.empty())
+      options.entries.assign(entryTokens.begin(), entryTokens.end());
+    options.optLevel = optLevel;
+    return ::lowbit::run::runQuantize(context, options);
   }
   if (generateCommand) {
     ::lowbit::run::GenerateOptions options;
@@ -457,6 +541,6 @@ int main(int argc, char **argv) {
     options.optLevel = optLevel;
     return ::lowbit::run::runCalibrate(context, options);
   }
-  return fail("expected a command: exec, compare, import, generate, "
-              "perplexity or calibrate (see --help)");
+  return fail("expected a command: exec, compare, import, quantize, "
+              "generate, perplexity or calibrate (see --help)");
 }

@@ -10,13 +10,15 @@
 // {rows: i64, absmax: tensor<Cxf32>, mean_abs: tensor<Cxf32>,
 //  gram: tensor<CxCxf64>}, the tensors as dense_resource blobs, plus
 // `lowbit.calibration_info` (model, text, samples, context). quant-opt can
-// print it; later passes read it with readCalibrationStats.
+// print it; the quantization passes read it with readCalibrationStats
+// (lowbit/Quantization/CalibrationStats.h).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LOWBIT_MODEL_CALIBRATION_H
 #define LOWBIT_MODEL_CALIBRATION_H
 
+#include "lowbit/Quantization/CalibrationStats.h"
 #include "lowbit/Runtime/Observers.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -28,15 +30,6 @@ namespace mlir::lowbit {
 /// Inserts observers before every linalg.matmul that carries a layer name,
 /// one per distinct input. Returns each layer's observer key.
 llvm::StringMap<std::string> instrumentLinearInputs(ModuleOp module);
-
-/// Statistics of one layer's input channels.
-struct LayerStatistics {
-  int64_t rows = 0;
-  std::vector<float> absMax;
-  std::vector<float> meanAbs;
-  std::vector<double> gram; // C x C, row-major, symmetric
-  int64_t getChannels() const { return int64_t(absMax.size()); }
-};
 
 struct CalibrationInfo {
   std::string model, text;
@@ -50,10 +43,6 @@ writeCalibrationStats(MLIRContext &context, llvm::StringRef path,
                       const llvm::StringMap<std::string> &observerOfLayer,
                       const ::lowbit::runtime::ObserverRegistry &registry,
                       const CalibrationInfo &info);
-
-/// Reads a statistics file back, keyed by layer name.
-llvm::Expected<llvm::StringMap<LayerStatistics>>
-readCalibrationStats(MLIRContext &context, llvm::StringRef path);
 
 } // namespace mlir::lowbit
 

@@ -170,6 +170,13 @@ struct QuantizedTensor {
   std::vector<float> zeroPoints; ///< Empty for symmetric schemes.
 };
 
+/// The scales and zero points `quantizeReference` gives each block of `data`
+/// (`packed` is left empty). Quantizers that choose codes themselves (GPTQ)
+/// use it to get the same scales as round-to-nearest.
+QuantizedTensor computeReferenceScales(const QuantScheme &scheme,
+                                       llvm::ArrayRef<int64_t> shape,
+                                       llvm::ArrayRef<float> data);
+
 /// Round-to-nearest quantization with scales from each block's range:
 /// symmetric integers use s = absmax / (2^(b-1)-1), asymmetric integers map
 /// [min, max] onto the code range with a real-valued zero point, float

@@ -17,12 +17,10 @@ namespace mlir::lowbit {
 inline constexpr llvm::StringLiteral kExternalWeightsAttrName =
     "lowbit.external_weights";
 
-/// The attribute naming a linear layer (its weight) on a `linalg.matmul`.
-inline constexpr llvm::StringLiteral kLayerNameAttr = "lowbit.name";
-
 /// Name of the module attribute in which `lowbit-instrument-linear-inputs`
 /// maps every layer name to the key of the observer of its input.
-inline constexpr llvm::StringLiteral kObserversAttrName = "lowbit.observers";
+inline constexpr llvm::StringLiteral kObserversAttrName =
+    "lowbit.layer_observers";
 
 #define GEN_PASS_DECL
 #include "lowbit/Transforms/Passes.h.inc"

@@ -173,7 +173,7 @@ def InstrumentLinearInputsPass
     (per-input-channel absmax and mean |x|, and the Gram matrix X^T X for
     GPTQ). Layers that read the same tensor share one observer (q, k and v
     read the same normed input; gate and up too), keyed by the first such
-    layer. The module attribute `lowbit.observers` maps every layer name to
+    layer. The module attribute `lowbit.layer_observers` maps every layer name to
     its observer's key, so that the statistics can be written per layer.
     Running the instrumented module through the runner collects the
     statistics; `lowbit-run calibrate` does that over a text file.
@@ -188,7 +188,7 @@ def InstrumentLinearInputsPass
     %q = linalg.matmul {lowbit.name = "blk.0.attn_q"} ins(%h, %wq ...) ...
     %k = linalg.matmul {lowbit.name = "blk.0.attn_k"} ins(%h, %wk ...) ...
     // with, on the module,
-    // lowbit.observers = {blk.0.attn_k = "blk.0.attn_q",
+    // lowbit.layer_observers = {blk.0.attn_k = "blk.0.attn_q",
     //                     blk.0.attn_q = "blk.0.attn_q"}
     ```
   }];
