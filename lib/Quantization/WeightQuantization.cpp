@@ -3,6 +3,7 @@
 #include "lowbit/Quantization/WeightQuantization.h"
 
 #include "mlir/AsmParser/AsmParser.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
@@ -75,6 +76,30 @@ mlir::lowbit::buildWeightScheme(MLIRContext *context, Location loc,
            << "power-of-two scales (f8E8M0FNU) take no zero points: use "
               "symmetric=true";
   return scheme;
+}
+
+std::vector<LinearLayer> mlir::lowbit::collectLinearLayers(ModuleOp module) {
+  std::vector<LinearLayer> layers;
+  DenseMap<std::pair<Attribute, Attribute>, size_t> indexOf;
+  module.walk([&](linalg::MatmulOp matmul) {
+    arith::ConstantOp weight = getLinearLayerWeight(matmul);
+    if (!weight)
+      return;
+    std::pair<Attribute, Attribute> key(matmul->getAttr(kLayerNameAttr),
+                                        weight.getValue());
+    auto [it, inserted] = indexOf.try_emplace(key, layers.size());
+    if (inserted) {
+      LinearLayer layer;
+      layer.name = getLayerName(matmul);
+      layer.weight = weight;
+      auto type = cast<RankedTensorType>(weight.getType());
+      layer.outFeatures = type.getDimSize(0);
+      layer.inFeatures = type.getDimSize(1);
+      layers.push_back(std::move(layer));
+    }
+    layers[it->second].matmuls.push_back(matmul);
+  });
+  return layers;
 }
 
 LayerNameFilter::LayerNameFilter(StringRef list) {

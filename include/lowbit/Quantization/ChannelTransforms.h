@@ -108,12 +108,15 @@ public:
   /// Whether the producers permuted along with the sink are used only there.
   bool areCompanionsExclusive(const ChannelGroupInstances &group) const;
 
-private:
+  /// Whether every use of `constant` (and of the constants sharing its
+  /// attribute) is one `allowed` accepts.
   bool isUsedOnlyBy(arith::ConstantOp constant,
                     llvm::function_ref<bool(OpOperand &)> allowed) const;
   /// Rewrites the values of `constant` and of every constant sharing its
-  /// attribute.
+  /// attribute (a blob is rewritten in place).
   void update(arith::ConstantOp constant, llvm::ArrayRef<float> values);
+
+private:
   LogicalResult checkConsumerWeights(const ChannelGroupInstances &group);
 
   ModuleOp module;

@@ -316,4 +316,54 @@ def QuantizeActivationsPass : Pass<"lowbit-quantize-activations", "ModuleOp"> {
   ];
 }
 
+def LowRankSplitPass : Pass<"lowbit-lowrank-split", "ModuleOp"> {
+  let summary = "Split linear layers into a 16-bit low-rank branch and a "
+                "residual to quantize (SVDQuant)";
+  let description = [{
+    SVDQuant (Li et al.) absorbs a layer's outliers into a small branch kept
+    in 16 bits: W = L1 L2 + R, with L1 L2 the best rank-`rank`
+    approximation of W (its top singular triplets, by randomized subspace
+    iteration) and R = W - L1 L2 the residual, whose range is what is left
+    to quantize. Run after smoothing, which moves activation outliers into
+    W first, and before lowbit-quantize-weights, which quantizes R (the
+    layer keeps its name) but not the branch.
+
+    The factors are stored as f16 blobs (`NAME.lowrank_down`, rank x K, and
+    `NAME.lowrank_up`, N x rank), and the residual is computed from the
+    rounded factors, so that the split itself is exact up to f32 rounding.
+    The branch is two transposed-B matmuls tagged `lowbit.lowrank_of =
+    "NAME"`, the second accumulating onto the layer's result; it reads the
+    layer's input before any activation quantization, and kernel fusion
+    later folds it into the low-bit GEMM. A rank larger than a layer's
+    matrix is an error; layers in `skip` are left alone.
+
+    ```mlir
+    %y = linalg.matmul {lowbit.name = "q"} ins(%x, %w ...) outs(%zero ...)
+    // becomes, with %w now holding the residual
+    %y0 = linalg.matmul {lowbit.name = "q"} ins(%x, %w ...) outs(%zero ...)
+    %down = arith.extf %l2 : tensor<32x576xf16> to tensor<32x576xf32>
+    %t = linalg.matmul {lowbit.lowrank_of = "q"} ins(%x, %down ...)
+        outs(%zero32 ...)
+    %up = arith.extf %l1 : tensor<576x32xf16> to tensor<576x32xf32>
+    %y = linalg.matmul {lowbit.lowrank_of = "q"} ins(%t, %up ...) outs(%y0 ...)
+    ```
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", /*default=*/"32",
+           "Rank of the 16-bit branch">,
+    Option<"iterations", "iterations", "int64_t", /*default=*/"4",
+           "Rounds of subspace iteration of the SVD">,
+    Option<"skip", "skip", "std::string", /*default=*/"\"output\"",
+           "Comma-separated layer names or .suffixes left whole">
+  ];
+  let statistics = [
+    Statistic<"numSplit", "num-split", "Linear layers split">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // LOWBIT_QUANTIZATION_PASSES_TD

@@ -10,6 +10,7 @@
 #define LOWBIT_QUANTIZATION_WEIGHTQUANTIZATION_H
 
 #include "lowbit/Dialect/LowBit/IR/LowBitAttrs.h"
+#include "lowbit/Analysis/ChannelSinks.h"
 #include "lowbit/Support/QuantMath.h"
 
 #include "mlir/IR/Location.h"
@@ -42,6 +43,20 @@ struct WeightSchemeOptions {
 FailureOr<QuantSchemeAttr> buildWeightScheme(MLIRContext *context,
                                              Location loc,
                                              const WeightSchemeOptions &options);
+
+/// A named linear layer of a model (see getLinearLayerWeight), once, with
+/// its matmul in every entry point.
+struct LinearLayer {
+  llvm::StringRef name;
+  /// The weight constant of the first matmul; the others share its value.
+  arith::ConstantOp weight;
+  llvm::SmallVector<linalg::MatmulOp> matmuls;
+  int64_t outFeatures = 0, inFeatures = 0;
+};
+
+/// The named linear layers of `module` in program order, the matmuls of one
+/// layer name and weight value together.
+std::vector<LinearLayer> collectLinearLayers(ModuleOp module);
 
 /// A comma-separated list of layer names or name suffixes after a `.`
 /// (`output` matches `output` and `blk.0.output`, not `blk.0.attn_output`),
