@@ -21,6 +21,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include "llvm/ADT/ScopeExit.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -163,6 +165,11 @@ Value LlamaEmitter::rmsNorm(Value x, StringRef gammaName) {
 }
 
 Value LlamaEmitter::linear(Value x, StringRef weightName) {
+  // The layer's ops carry its name as their location, so diagnostics about
+  // a layer say which one.
+  Location outer = b.getLoc();
+  b.setLoc(NameLoc::get(b.getStringAttr(weightName), outer));
+  llvm::scope_exit restore([&] { b.setLoc(outer); });
   DenseResourceElementsAttr attr = weights.lookup(weightName);
   int64_t outFeatures = attr.getType().getDimSize(0);
   Value w = weight(weightName);

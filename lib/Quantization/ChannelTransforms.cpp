@@ -78,6 +78,8 @@ FailureOr<LayerStatistics> mlir::lowbit::getLayerStatistics(
     const llvm::StringMap<LayerStatistics> &stats, Operation *layer,
     int64_t channels, StringRef statsFile) {
   StringRef name = getLayerName(layer);
+  if (auto key = layer->getAttrOfType<StringAttr>(kStatsKeyAttrName))
+    name = key.getValue();
   auto it = stats.find(name);
   if (it == stats.end())
     return layer->emitError() << "no calibration statistics for layer '"

@@ -78,15 +78,19 @@ llvm::Expected<QuantizedTensor> mlir::lowbit::quantizeGptq(
     return llvm::createStringError(
         "GPTQ: expected a " + std::to_string(k) + " x " + std::to_string(k) +
         " Hessian, got " + std::to_string(hessian.size()) + " values");
-  if (scheme.granularity == Granularity::per_ic_group)
-    return llvm::createStringError(
-        "GPTQ: per-input-channel groups are not supported");
   std::string problem = checkPacking(packing, scheme.format, k);
   if (!problem.empty())
     return llvm::createStringError("GPTQ: " + problem);
-  // Columns sharing scales: a group along K, or the whole row.
-  const int64_t groupSize =
-      scheme.granularity == Granularity::per_group ? scheme.groupSize : k;
+  // Columns sharing scales: a group along K, the whole row, or (for
+  // per-input-channel groups, whose scales run down a column) one column.
+  const bool perInputChannel = scheme.granularity == Granularity::per_ic_group;
+  if (perInputChannel && (scheme.groupSize <= 0 || n % scheme.groupSize != 0))
+    return llvm::createStringError("GPTQ: ic-group size " +
+                                   std::to_string(scheme.groupSize) +
+                                   " does not divide " + std::to_string(n));
+  const int64_t groupSize = scheme.granularity == Granularity::per_group
+                                ? scheme.groupSize
+                                : perInputChannel ? 1 : k;
   if (groupSize <= 0 || k % groupSize != 0)
     return llvm::createStringError("GPTQ: group size " +
                                    std::to_string(groupSize) +
@@ -146,13 +150,15 @@ llvm::Expected<QuantizedTensor> mlir::lowbit::quantizeGptq(
   result.scales.assign(indexer.getNumScales(), 1.0f);
   if (!scheme.symmetric)
     result.zeroPoints.assign(indexer.getNumScales(), 0.0f);
-  // A group's scales are the reference ones of its N x groupSize block.
+  // A group's scales are the reference ones of its N x groupSize block (for
+  // per-input-channel groups, of its column, G rows a scale).
   QuantScheme groupScheme = scheme;
   groupScheme.granularity = scheme.granularity == Granularity::per_tensor
                                 ? Granularity::per_tensor
                                 : Granularity::per_channel;
   groupScheme.groupSize = 0;
-  const int64_t groupShape[] = {n, groupSize};
+  const int64_t rowsPerScale = perInputChannel ? scheme.groupSize : 1;
+  const int64_t groupShape[] = {n / rowsPerScale, groupSize * rowsPerScale};
   llvm::SmallVector<float> decoded = getDecodeTable(scheme.format);
 
   std::vector<uint8_t> fields(n * k);
@@ -169,6 +175,8 @@ llvm::Expected<QuantizedTensor> mlir::lowbit::quantizeGptq(
         // The group's weights as they stand now. Columns past this block
         // have not received the updates of the block's quantized columns
         // yet (they are applied in a batch at its end): add them here.
+        // Laid out [n / rowsPerScale, groupSize * rowsPerScale]: one row of
+        // the view per scale.
         for (int64_t c = 0; c < groupSize; ++c) {
           const int64_t p = position[group * groupSize + c];
           for (int64_t r = 0; r < n; ++r) {
@@ -176,13 +184,15 @@ llvm::Expected<QuantizedTensor> mlir::lowbit::quantizeGptq(
             if (p >= i2)
               for (int64_t t = 0; t < i - i1; ++t)
                 value -= err[r * blockSize + t] * u[(i1 + t) * k + p];
-            groupValues[r * groupSize + c] = static_cast<float>(value);
+            groupValues[(r / rowsPerScale) * groupSize * rowsPerScale +
+                        (r % rowsPerScale) * groupSize + c] =
+                static_cast<float>(value);
           }
         }
         QuantizedTensor groupScales =
             computeReferenceScales(groupScheme, groupShape, groupValues);
         for (int64_t r = 0; r < n; ++r) {
-          int64_t from = groupScales.scales.size() == 1 ? 0 : r;
+          int64_t from = groupScales.scales.size() == 1 ? 0 : r / rowsPerScale;
           int64_t to = indexer.index(r, group * groupSize);
           result.scales[to] = groupScales.scales[from];
           if (!scheme.symmetric)

@@ -46,6 +46,9 @@ struct LayerJob {
   /// GPTQ's calibration statistics of the layer's input, as the layer sees
   /// it after the channel transforms applied to it.
   LayerStatistics stats;
+  /// The layer's scheme: the pass's, or the layer's own
+  /// (`lowbit.weight_scheme`, from a mixed-precision split).
+  QuantSchemeAttr scheme;
   /// Results of the parallel phase.
   QuantizedTensor quantized;
   std::string error;
@@ -76,7 +79,7 @@ private:
   LogicalResult addJob(linalg::MatmulOp matmul, StringAttr name,
                        Attribute value, QuantSchemeAttr scheme,
                        std::vector<LayerJob> &jobs);
-  void rewriteLayer(LayerJob &job, QuantSchemeAttr scheme);
+  void rewriteLayer(LayerJob &job);
 
   std::optional<LayerNameFilter> skipped;
   llvm::StringMap<LayerStatistics> layerStats;
@@ -172,6 +175,9 @@ LogicalResult QuantizeWeightsPass::addJob(linalg::MatmulOp matmul,
   layer.name = name.getValue();
   layer.outFeatures = weightType.getDimSize(0);
   layer.inFeatures = weightType.getDimSize(1);
+  if (auto own = matmul->getAttrOfType<QuantSchemeAttr>(kWeightSchemeAttrName))
+    scheme = own;
+  layer.scheme = scheme;
   if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(value)) {
     std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
     if (!data)
@@ -191,6 +197,12 @@ LogicalResult QuantizeWeightsPass::addJob(linalg::MatmulOp matmul,
            << "group size " << scheme.getGroupSize() << " does not divide the "
            << layer.inFeatures << " input channels of layer '" << layer.name
            << "'";
+  if (scheme.getGranularity() == Granularity::per_ic_group &&
+      layer.outFeatures % scheme.getGroupSize() != 0)
+    return matmul.emitError()
+           << "ic-group size " << scheme.getGroupSize()
+           << " does not divide the " << layer.outFeatures
+           << " output channels of layer '" << layer.name << "'";
 
   if (method == WeightQuantMethod::gptq) {
     FailureOr<LayerStatistics> input =
@@ -231,7 +243,8 @@ static DenseResourceElementsAttr makeScalesBlob(RankedTensorType type,
   llvm_unreachable("unknown scale format");
 }
 
-void QuantizeWeightsPass::rewriteLayer(LayerJob &job, QuantSchemeAttr scheme) {
+void QuantizeWeightsPass::rewriteLayer(LayerJob &job) {
+  QuantSchemeAttr scheme = job.scheme;
   MLIRContext *context = &getContext();
   const int64_t shape[] = {job.outFeatures, job.inFeatures};
   FailureOr<SmallVector<int64_t>> scaleShape = scheme.getScaleShape(
@@ -269,8 +282,9 @@ void QuantizeWeightsPass::rewriteLayer(LayerJob &job, QuantSchemeAttr scheme) {
                                    codes, scales, zeroPoints, /*bias=*/Value(),
                                    scheme, /*packing=*/PackingAttr());
     linear->setAttr(kLayerNameAttr, matmul->getAttr(kLayerNameAttr));
-    if (Attribute transform = matmul->getAttr(kInputTransformAttrName))
-      linear->setAttr(kInputTransformAttrName, transform);
+    for (StringRef carried : {kInputTransformAttrName, kStatsKeyAttrName})
+      if (Attribute value = matmul->getAttr(carried))
+        linear->setAttr(carried, value);
     Value result = linear.getResult();
     // linalg.matmul accumulates into its init; lowbit.linear does not.
     if (!isZeroTensor(accumulator))
@@ -321,21 +335,26 @@ void QuantizeWeightsPass::runOnOperation() {
   jobOfWeight.clear();
   failedLayers.clear();
   bool ok = true;
+  // Stop at the first layer in error: on a model, the same problem (a group
+  // size that does not divide) would otherwise be reported for every layer.
   module.walk([&](linalg::MatmulOp matmul) {
     if (matmul->hasAttr(kLayerNameAttr) &&
-        failed(prepareLayer(matmul, *scheme, jobs)))
+        failed(prepareLayer(matmul, *scheme, jobs))) {
       ok = false;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
   });
   if (!ok)
     return signalPassFailure();
 
-  QuantScheme plainScheme = getQuantScheme(*scheme);
   GptqOptions gptqOptions;
   gptqOptions.damp = damp;
   gptqOptions.blockSize = blockSize;
   gptqOptions.actOrder = actOrder;
   parallelForEach(&getContext(), jobs, [&](LayerJob &job) {
     const int64_t shape[] = {job.outFeatures, job.inFeatures};
+    QuantScheme plainScheme = getQuantScheme(job.scheme);
     if (method == WeightQuantMethod::rtn) {
       job.quantized = quantizeReference(plainScheme, PackingSpec(), shape,
                                         job.getWeights());
@@ -359,7 +378,7 @@ void QuantizeWeightsPass::runOnOperation() {
       ok = false;
       continue;
     }
-    rewriteLayer(job, *scheme);
+    rewriteLayer(job);
   }
   if (!ok)
     signalPassFailure();

@@ -146,3 +146,28 @@ func.func @forward_3(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
     }
   }
 #-}
+
+// -----
+
+// A layer's own scheme (lowbit.weight_scheme, from a mixed-precision split)
+// wins over the pass's options; its name, input transform and statistics
+// key carry over to the lowbit.linear.
+#tB = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+       affine_map<(m, n, k) -> (m, n)>]
+// CHECK-LABEL: func.func @own_scheme
+// CHECK: lowbit.linear {{.*}} scheme<i4, per_channel, scale = f16> {lowbit.input_transform = {perm = dense<[1, 0]> : tensor<2xi64>}, lowbit.name = "blk.0.attn_q.salient", lowbit.stats_key = "blk.0.attn_q"}
+// CHECK: lowbit.linear {{.*}} scheme<i8, per_channel> {lowbit.name = "blk.0.attn_k"}
+func.func @own_scheme(%x: tensor<1x2xf32>) -> (tensor<1x2xf32>, tensor<1x2xf32>) {
+  %w = arith.constant dense<[[0.5, -1.0], [2.0, 0.25]]> : tensor<2x2xf32>
+  %v = arith.constant dense<[[1.5, -0.5], [0.75, 1.0]]> : tensor<2x2xf32>
+  %zero = arith.constant dense<0.0> : tensor<1x2xf32>
+  %y = linalg.matmul indexing_maps = #tB
+      ins(%x, %w : tensor<1x2xf32>, tensor<2x2xf32>)
+      outs(%zero : tensor<1x2xf32>) {lowbit.name = "blk.0.attn_q.salient", lowbit.stats_key = "blk.0.attn_q",
+        lowbit.weight_scheme = #lowbit.scheme<i4, per_channel, scale = f16>,
+        lowbit.input_transform = {perm = dense<[1, 0]> : tensor<2xi64>}} -> tensor<1x2xf32>
+  %z = linalg.matmul indexing_maps = #tB
+      ins(%x, %v : tensor<1x2xf32>, tensor<2x2xf32>)
+      outs(%zero : tensor<1x2xf32>) {lowbit.name = "blk.0.attn_k"} -> tensor<1x2xf32>
+  return %y, %z : tensor<1x2xf32>, tensor<1x2xf32>
+}

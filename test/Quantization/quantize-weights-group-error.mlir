@@ -27,3 +27,4 @@ func.func @group_does_not_divide_3(%x: tensor<3x48xf32>) -> tensor<3x2xf32> {
       outs(%zero : tensor<3x2xf32>) {lowbit.name = "blk.0.ffn_down"} -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+

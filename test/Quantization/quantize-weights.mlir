@@ -9,6 +9,8 @@
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="format=f8E4M3FN" | FileCheck %s --check-prefix=FP8
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="skip=blk.0.attn_q,attn_output" | FileCheck %s --check-prefix=SKIP
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="skip=" | FileCheck %s --check-prefix=ALL
+// RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="ic-group=4" | FileCheck %s --check-prefix=IC
+// RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="ic-group=4 method=gptq stats=%S/Inputs/stats.mlir" | FileCheck %s --check-prefix=IC
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="method=gptq stats=%S/Inputs/stats.mlir group=32" | FileCheck %s --check-prefix=GPTQ
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="method=gptq stats=%S/Inputs/stats.mlir group=32 act-order=true block-size=16" | FileCheck %s --check-prefix=GPTQ
 
@@ -69,3 +71,8 @@
 // GPTQ:  lowbit.linear {{.*}} scheme<i4, per_group<32>, scale = f16> {lowbit.name = "blk.0.attn_q"} : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>) -> tensor<4x16xf32>
 // GPTQ:  lowbit.linear {{.*}} {lowbit.name = "blk.0.attn_output"}
 // GPTQ:  linalg.matmul {{.*}}{lowbit.name = "output"}
+
+// AdaDim's per-input-channel groups: 4 output rows share a scale per input
+// channel, 16/4 x 64 scales; by RTN and by GPTQ, whose scales run down each
+// column as it is quantized.
+// IC:    lowbit.linear {{.*}} scheme<i4, per_ic_group<4>, scale = f16> {lowbit.name = "blk.0.attn_q"} : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<4x64xf16>) -> tensor<4x16xf32>

@@ -480,6 +480,9 @@ int main(int argc, char **argv) {
   registerLowBitDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names its layer; printing the op (or a whole model) beside
+  // it helps nobody.
+  context.printOpOnDiagnostic(false);
 
   if (execCommand)
     return runExec(context);

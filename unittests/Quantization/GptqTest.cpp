@@ -95,13 +95,16 @@ double outputError(const Layer &layer, const std::vector<float> &quantized) {
   return std::sqrt(err / ref);
 }
 
+/// `group` > 0: groups along the input channels; < 0: per-input-channel
+/// groups of -group rows; 0: one scale per row.
 QuantScheme makeScheme(ElementFormat format, unsigned bits, int64_t group,
                        bool symmetric = true) {
   QuantScheme scheme;
   scheme.format = {format, bits};
-  scheme.granularity =
-      group == 0 ? Granularity::per_channel : Granularity::per_group;
-  scheme.groupSize = group;
+  scheme.granularity = group == 0  ? Granularity::per_channel
+                       : group > 0 ? Granularity::per_group
+                                   : Granularity::per_ic_group;
+  scheme.groupSize = std::abs(group);
   scheme.symmetric = symmetric;
   scheme.scale = ScaleFormat::f16;
   return scheme;
@@ -143,7 +146,12 @@ const SchemeCase kSchemes[] = {
     {"ui4_g32_zero_point", ElementFormat::uint, 4, 32, false},
     {"nf4_g32", ElementFormat::nf4, 4, 32, true},
     {"f4E2M1FN_g32", ElementFormat::f4E2M1FN, 4, 32, true},
+    {"i4_ic_g8", ElementFormat::sint, 4, -8, true},
+    {"i3_ic_g16", ElementFormat::sint, 3, -16, true},
 };
+
+/// How gtest shows a case in test names and failures.
+void PrintTo(const SchemeCase &c, std::ostream *os) { *os << c.name; }
 
 class GptqVsRtnTest : public testing::TestWithParam<SchemeCase> {};
 

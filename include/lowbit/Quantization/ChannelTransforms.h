@@ -29,6 +29,18 @@ namespace mlir::lowbit {
 inline constexpr llvm::StringLiteral kInputTransformAttrName =
     "lowbit.input_transform";
 
+/// The attribute naming the calibration statistics a layer's input is
+/// described by, when they are not its own name's: the parts of a split
+/// layer (`blk.0.attn_q.salient`) read the entry of the layer they came
+/// from, through their input transform.
+inline constexpr llvm::StringLiteral kStatsKeyAttrName = "lowbit.stats_key";
+
+/// The attribute giving a linear layer its own weight scheme (a
+/// `#lowbit.scheme`), which lowbit-quantize-weights uses instead of its
+/// options: the salient channels of a mixed-precision split.
+inline constexpr llvm::StringLiteral kWeightSchemeAttrName =
+    "lowbit.weight_scheme";
+
 /// A layer's input transform as plain data; empty vectors are identities.
 struct InputTransform {
   std::vector<int64_t> perm;
@@ -51,8 +63,9 @@ LayerStatistics transformStatistics(const LayerStatistics &stats,
                                     int64_t channels);
 
 /// The statistics of the input of `layer` (a named linear layer with
-/// `channels` input channels) as it sees it now: the entry of its name in
-/// `stats`, transformed by its `lowbit.input_transform`. Fails, with an
+/// `channels` input channels) as it sees it now: the entry of its name (or
+/// of its `lowbit.stats_key`) in `stats`, transformed by its
+/// `lowbit.input_transform`. Fails, with an
 /// error on the layer, when the entry is missing or has another width.
 FailureOr<LayerStatistics>
 getLayerStatistics(const llvm::StringMap<LayerStatistics> &stats,

@@ -43,7 +43,8 @@ std::vector<double> getHessianFromGram(llvm::ArrayRef<double> gram,
 
 /// Quantizes the `outFeatures x inFeatures` row-major weights of a linear
 /// layer (y = x W^T) with GPTQ, given the K x K Hessian of its inputs
-/// (K = inFeatures). `scheme` must be per_tensor, per_channel or per_group.
+/// (K = inFeatures), for any granularity; per-input-channel groups take
+/// each column's scales from the column as it stands when it is quantized.
 ///
 /// Input channels that calibration never saw active (H_ii = 0) get weight 0.
 /// A group's scales (and zero points) are those `computeReferenceScales`

@@ -366,4 +366,51 @@ def LowRankSplitPass : Pass<"lowbit-lowrank-split", "ModuleOp"> {
   ];
 }
 
+def ReorderChannelsPass : Pass<"lowbit-reorder-channels", "ModuleOp"> {
+  let summary = "Reorder input channels by salience, folded into the "
+                "producer's rows (act-order)";
+  let description = [{
+    Sorts the input channels of each group of linear layers by decreasing
+    salience, the diagonal of the Hessian calibration measured (H_jj =
+    sum over the group's input channels that read sink channel j of
+    (X^T X)_jj), and folds the permutation into the rows of the sink and
+    the consumers' weight columns, so the float model's outputs stay the
+    same. Only sinks that take permutations are reordered: the rows of the
+    value projection under attention (within each head), the up and gate
+    projections' rows under the SiLU gate, any earlier linear layer. A
+    norm's gamma does not (the norm's input would move too); those groups
+    are left alone, and GPTQ's `act-order` orders their columns at
+    quantization time instead.
+
+    Why: GPTQ with act-order quantizes the most salient columns first; with
+    the columns physically in that order, groups of scales follow it too,
+    and a kernel reads the weights in order, without a group index per
+    column. Mixed-precision splits (lowbit-split-salient) then take a
+    contiguous block of channels.
+
+    ```mlir
+    // blk.0.attn_output's 576 input channels come from blk.0.attn_v's 192
+    // rows through attention: each head's 64 value channels are sorted by
+    // salience, v's rows and o's columns permuted alike, and o records
+    %o = linalg.matmul {lowbit.input_transform = {perm = dense<[..]>
+        : tensor<576xi64>}, lowbit.name = "blk.0.attn_output"} ...
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (lowbit-run calibrate)">,
+    Option<"skip", "skip", "std::string", /*default=*/"\"output\"",
+           "Comma-separated layer names or .suffixes whose groups are left "
+           "alone">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Report each group reordered or left alone as a remark">
+  ];
+  let statistics = [
+    Statistic<"numReordered", "num-reordered", "Groups reordered">,
+    Statistic<"numFixed", "num-fixed",
+              "Groups whose sink takes no permutation">
+  ];
+  let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
+}
+
 #endif // LOWBIT_QUANTIZATION_PASSES_TD
