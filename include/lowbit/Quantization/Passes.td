@@ -413,4 +413,71 @@ def ReorderChannelsPass : Pass<"lowbit-reorder-channels", "ModuleOp"> {
   let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
 }
 
+def SplitSalientPass : Pass<"lowbit-split-salient", "ModuleOp"> {
+  let summary = "Keep each layer's most salient input channels at higher "
+                "precision (PTQ1.61, LLM.int8-style decomposition)";
+  let description = [{
+    Splits every named linear layer by input channel into two: the
+    `fraction` of its input channels with the largest salience, kept in a
+    higher-precision scheme (`format`, `group`, `symmetric`, `scale-type`),
+    and the rest, left to lowbit-quantize-weights' own scheme (2 bits for
+    PTQ1.61-style models). Salience is the output error losing a channel
+    would cause, H_cc * ||W_:,c||^2 with H from the calibration statistics,
+    so channels that see large activations or carry large weights are kept.
+    The mask is structured by input channel, as PTQ1.61's: a list of channel
+    indices per layer (its only overhead), read once per token.
+
+    `y = x W^T` becomes `y = x[:, S] W[:, S]^T + x[:, R] W[:, R]^T`: two
+    matmuls, `NAME.salient` (with its scheme in `lowbit.weight_scheme`) and
+    `NAME` (the rest), the second accumulating onto the first, each reading
+    its channels with a gather (a plain slice where the channels are
+    contiguous, as after lowbit-reorder-channels). Both record the channels
+    they read in `lowbit.input_transform` and name the original layer's
+    statistics in `lowbit.stats_key`, so GPTQ quantizes each part with the
+    Hessian of its own channels. Layers in `skip` stay whole.
+
+    ```mlir
+    %y = linalg.matmul {lowbit.name = "q"} ins(%x, %w : tensor<4x576xf32>, ..)
+    // becomes, with 56 salient channels S and the other 520 R
+    %xs = linalg.generic ... // x[:, S] : tensor<4x56xf32>
+    %xr = linalg.generic ... // x[:, R] : tensor<4x520xf32>
+    %ys = linalg.matmul {lowbit.name = "q.salient", lowbit.stats_key = "q",
+        lowbit.weight_scheme = #lowbit.scheme<i4, per_channel, scale = f16>,
+        lowbit.input_transform = {perm = dense<[..S..]>}} ins(%xs, %ws ...)
+    %y = linalg.matmul {lowbit.name = "q", lowbit.stats_key = "q",
+        lowbit.input_transform = {perm = dense<[..R..]>}} ins(%xr, %wr ...)
+        outs(%ys ...)
+    ```
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (lowbit-run calibrate)">,
+    Option<"fraction", "fraction", "double", /*default=*/"0.1",
+           "Fraction of each layer's input channels kept salient">,
+    Option<"multiple", "multiple", "int64_t", /*default=*/"8",
+           "Round each layer's salient channels up to a multiple of this">,
+    Option<"format", "format", "std::string", /*default=*/"\"i4\"",
+           "Element format of the salient channels">,
+    Option<"group", "group", "int64_t", /*default=*/"0",
+           "Group size of the salient channels' scales (0: per output row)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Whether the salient channels' scheme is symmetric">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f16\"",
+           "Scale type of the salient channels' scheme">,
+    Option<"skip", "skip", "std::string", /*default=*/"\"output\"",
+           "Comma-separated layer names or .suffixes left whole">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Report each split as a remark">
+  ];
+  let statistics = [
+    Statistic<"numSplit", "num-split", "Linear layers split">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::lowbit::LowBitDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // LOWBIT_QUANTIZATION_PASSES_TD
