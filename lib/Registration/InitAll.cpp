@@ -4,6 +4,7 @@
 #include "lowbit/Conversion/Passes.h"
 #include "lowbit/Dialect/LowBit/IR/LowBitDialect.h"
 #include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Pipelines/Recipes.h"
 #include "lowbit/Quantization/Passes.h"
 #include "lowbit/Transforms/Passes.h"
 
@@ -105,6 +106,7 @@ void mlir::lowbit::registerLowBitPasses() {
   lowbit::registerLowBitTransformsPasses();
   lowbit::registerLowBitQuantizationPasses();
   lowbit::registerLowBitPipelines();
+  lowbit::registerLowBitRecipes();
 
   // The upstream passes LowBit's pipelines are made of.
   registerTransformsPasses();

@@ -15,6 +15,7 @@
 #include "lowbit/Model/Calibration.h"
 #include "lowbit/Model/LlamaSession.h"
 #include "lowbit/Model/ModelFile.h"
+#include "lowbit/Pipelines/Recipes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -413,6 +414,43 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
   if (options.samples < 1 || options.calibrationContext < 2)
     return fail("--samples must be at least 1 and --calib-ctx at least 2");
 
+  // The statistics: given, or to be collected from the calibration text.
+  std::string stats = options.stats;
+  if (!options.calibrationText.empty())
+    stats = (output + ".stats.mlirbc").str();
+
+  // The recipe is a named quant-opt pipeline (checked before the model is
+  // loaded), with options of its own
+  // (`w4a16-gptq{group=64}`); the statistics go in as its `stats` option.
+  StringRef recipe = StringRef(options.recipe).trim();
+  StringRef recipeName = recipe.take_until([](char c) { return c == '{'; });
+  const Recipe *known = llvm::find_if(getRecipes(), [&](const Recipe &r) {
+    return recipeName == r.name;
+  });
+  if (known == getRecipes().end()) {
+    std::string names;
+    for (const Recipe &r : getRecipes())
+      names += (names.empty() ? "" : ", ") + std::string(r.name);
+    return fail("unknown recipe '" + recipeName + "'; the recipes are " +
+                names);
+  }
+  if (known->needsStatistics && stats.empty())
+    return fail("recipe '" + recipeName + "' needs calibration statistics: "
+                "give --stats STATS (from lowbit-run calibrate) or --calib "
+                "TEXTFILE");
+  std::string pipeline = recipe.str();
+  if (!stats.empty()) {
+    std::string statsOption = "stats=" + stats;
+    if (recipe.ends_with("}"))
+      pipeline.insert(pipeline.size() - 1, " " + statsOption);
+    else
+      pipeline += "{" + statsOption + "}";
+  }
+  PassManager pm(&context);
+  std::string parseErrors;
+  llvm::raw_string_ostream errorStream(parseErrors);
+  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
+    return fail("cannot run recipe '" + options.recipe + "': " + parseErrors);
   LlamaBuildOptions build;
   build.tokenCounts = options.entries;
   build.cacheLength = options.context;
@@ -422,9 +460,7 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
     return fail(llvm::toString(loaded.takeError()));
 
   // The statistics: given, or collected now from the calibration text.
-  std::string stats = options.stats;
   if (!options.calibrationText.empty()) {
-    stats = (output + ".stats.mlirbc").str();
     llvm::errs() << "calibrating on " << options.calibrationText << " ("
                  << options.samples << " samples of "
                  << options.calibrationContext << " tokens)\n";
@@ -435,19 +471,6 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
       return fail(llvm::toString(std::move(error)));
   }
 
-  // The recipe is a named quant-opt pipeline; statistics go in as its
-  // `stats` option.
-  std::string pipeline = "builtin.module(" + options.recipe;
-  if (!stats.empty())
-    pipeline += "{stats=" + stats + "}";
-  pipeline += ")";
-  PassManager pm(&context);
-  std::string parseErrors;
-  llvm::raw_string_ostream errorStream(parseErrors);
-  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
-    return fail("cannot run recipe '" + options.recipe + "': " + parseErrors +
-                " (the recipes are quant-opt's named pipelines, see "
-                "`quant-opt --help`)");
   auto start = std::chrono::steady_clock::now();
   if (failed(pm.run(*loaded->module)))
     return fail("recipe '" + options.recipe + "' failed (see above)");

@@ -478,6 +478,7 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   registerLowBitDialects(registry);
+  registerLowBitPasses(); // The recipes of `quantize` are pass pipelines.
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // A diagnostic names its layer; printing the op (or a whole model) beside
