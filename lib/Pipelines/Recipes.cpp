@@ -20,10 +20,13 @@ QuantizeWeightsPassOptions weights(const RecipeOptions &options,
   return pass;
 }
 
+/// GPTQ with act-order; below 4 bits with zero points (unsigned codes), as
+/// GPTQ checkpoints are: a 2-bit symmetric grid has one positive level.
 QuantizeWeightsPassOptions gptq(const RecipeOptions &options,
-                                StringRef format) {
+                                StringRef format, bool symmetric) {
   QuantizeWeightsPassOptions pass = weights(options, format, options.group);
   pass.method = WeightQuantMethod::gptq;
+  pass.symmetric = symmetric;
   pass.stats = options.stats;
   pass.actOrder = true;
   return pass;
@@ -94,20 +97,20 @@ void buildW4A16SmoothQuantPlus(OpPassManager &pm,
 }
 
 void buildGptq(OpPassManager &pm, const RecipeOptions &options,
-               StringRef format) {
+               StringRef format, bool symmetric) {
   pm.addPass(createReorderChannelsPass(reorder(options)));
-  pm.addPass(createQuantizeWeightsPass(gptq(options, format)));
+  pm.addPass(createQuantizeWeightsPass(gptq(options, format, symmetric)));
   finish(pm);
 }
 
 void buildW4A16Gptq(OpPassManager &pm, const RecipeOptions &options) {
-  buildGptq(pm, options, "i4");
+  buildGptq(pm, options, "i4", /*symmetric=*/true);
 }
 void buildW3A16Gptq(OpPassManager &pm, const RecipeOptions &options) {
-  buildGptq(pm, options, "i3");
+  buildGptq(pm, options, "i3", /*symmetric=*/false);
 }
 void buildW2A16Gptq(OpPassManager &pm, const RecipeOptions &options) {
-  buildGptq(pm, options, "i2");
+  buildGptq(pm, options, "i2", /*symmetric=*/false);
 }
 
 void buildW4A4Rtn(OpPassManager &pm, const RecipeOptions &options) {
@@ -137,7 +140,8 @@ void buildW2Ptq161(OpPassManager &pm, const RecipeOptions &options) {
   salient.format = "i4";
   salient.skip = options.skip;
   pm.addPass(createSplitSalientPass(salient));
-  pm.addPass(createQuantizeWeightsPass(gptq(options, "i2")));
+  pm.addPass(
+      createQuantizeWeightsPass(gptq(options, "i2", /*symmetric=*/false)));
   finish(pm);
 }
 
@@ -183,15 +187,16 @@ const Recipe kRecipes[] = {
      "`rank`, int4 weights and activations in groups of `group`",
      /*needsStatistics=*/true,
      buildW4A4SvdQuant},
-    {"w3a16-gptq", "W3A16 GPTQ: as w4a16-gptq with int3 weights",
+    {"w3a16-gptq", "W3A16 GPTQ: as w4a16-gptq with 3-bit weights and zero points",
      /*needsStatistics=*/true,
      buildW3A16Gptq},
-    {"w2a16-gptq", "W2A16 GPTQ: as w4a16-gptq with int2 weights",
+    {"w2a16-gptq", "W2A16 GPTQ: as w4a16-gptq with 2-bit weights and zero points",
      /*needsStatistics=*/true,
      buildW2A16Gptq},
     {"w2-ptq161",
      "W2 PTQ1.61-style (Zhao et al.): the `fraction` most salient input "
-     "channels of every layer in int4, the rest in int2, both by GPTQ",
+     "channels of every layer in int4, the rest in 2 bits with zero points, "
+     "both by GPTQ",
      /*needsStatistics=*/true,
      buildW2Ptq161},
 };

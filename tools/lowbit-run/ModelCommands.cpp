@@ -107,6 +107,20 @@ static int32_t pickToken(const float *logits, int64_t vocab,
   return distribution(rng);
 }
 
+/// The bytes of a model's weight blobs, each once (tied embeddings share
+/// theirs).
+static uint64_t countWeightBytes(ModuleOp module) {
+  uint64_t bytes = 0;
+  llvm::DenseSet<const void *> seen;
+  module.walk([&](arith::ConstantOp constant) {
+    if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+      if (AsmResourceBlob *data = blob.getRawHandle().getBlob())
+        if (seen.insert(data->getData().data()).second)
+          bytes += data->getData().size();
+  });
+  return bytes;
+}
+
 int ::lowbit::run::runImport(MLIRContext &context,
                              const ImportOptions &options) {
   if (options.context < 1)
@@ -134,7 +148,9 @@ int ::lowbit::run::runImport(MLIRContext &context,
     return fail(llvm::toString(std::move(error)));
   uint64_t size = 0;
   llvm::sys::fs::file_size(output, size);
-  llvm::outs() << "wrote " << output << ": " << size << " bytes, entries";
+  llvm::outs() << "wrote " << output << ": " << size << " bytes ("
+               << countWeightBytes(*loaded->module)
+               << " bytes of weights), entries";
   for (int64_t tokens : options.entries)
     llvm::outs() << " " << getForwardName(tokens);
   llvm::outs() << ", context " << options.context << "\n";
@@ -479,18 +495,9 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
 
   if (llvm::Error error = saveModel(*loaded->module, *loaded->tokenizer, output))
     return fail(llvm::toString(std::move(error)));
-  // Each blob once: tied embeddings share theirs.
-  uint64_t weightBytes = 0;
-  llvm::DenseSet<const void *> seen;
-  loaded->module->walk([&](arith::ConstantOp constant) {
-    if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-      if (AsmResourceBlob *data = blob.getRawHandle().getBlob())
-        if (seen.insert(data->getData().data()).second)
-          weightBytes += data->getData().size();
-  });
   uint64_t size = 0;
   llvm::sys::fs::file_size(output, size);
   llvm::outs() << "wrote " << output << ": " << size << " bytes ("
-               << weightBytes << " bytes of weights)\n";
+               << countWeightBytes(*loaded->module) << " bytes of weights)\n";
   return 0;
 }
