@@ -53,6 +53,31 @@ static FailureOr<func::CallOp> outlineLoop(RewriterBase &rewriter,
   return call;
 }
 
+/// Moves the constants `call` passes to `callee` into its body: a shift
+/// amount or a trip count that LLVM sees as a constant is folded into the
+/// instruction (a vector shift by an unknown amount is a long emulation on
+/// x86 for bytes), and the nests of equal layers still share one function.
+static LogicalResult sinkConstants(RewriterBase &rewriter,
+                                   func::FuncOp callee, func::CallOp call) {
+  Block &entry = callee.front();
+  llvm::BitVector sunk(call.getNumOperands());
+  rewriter.setInsertionPointToStart(&entry);
+  for (auto [index, operand] : llvm::enumerate(call.getOperands())) {
+    Operation *definition = operand.getDefiningOp();
+    if (!definition || definition->getNumResults() != 1 ||
+        !definition->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    BlockArgument argument = entry.getArgument(index);
+    if (!argument.use_empty())
+      argument.replaceAllUsesWith(rewriter.clone(*definition)->getResult(0));
+    sunk.set(index);
+  }
+  if (failed(callee.eraseArguments(sunk)))
+    return failure();
+  call->eraseOperands(sunk);
+  return success();
+}
+
 /// The text of `function` under a fixed name: equal for functions that do
 /// the same thing on arguments of the same types.
 static std::string getBodyKey(func::FuncOp function) {
@@ -97,6 +122,10 @@ struct OutlineLoopNestsPass
         // The same nest on the same types (every layer of a model has the
         // same ones) is compiled once: its call goes to the first copy.
         auto outlined = symbols.lookup<func::FuncOp>(call->getCallee());
+        if (failed(sinkConstants(rewriter, outlined, *call))) {
+          outlined.emitError("moving constants into the outlined nest failed");
+          return signalPassFailure();
+        }
         auto [it, inserted] =
             functionsByBody.try_emplace(getBodyKey(outlined), outlined);
         if (inserted)
