@@ -22,6 +22,15 @@ using namespace mlir::lowbit;
 
 void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
                                             const LowerToLLVMOptions &options) {
+  // Low-bit linear layers the vector kernels handle skip the reference
+  // lowering (which dequantizes the whole weight before an f32 product).
+  if (options.vectorize) {
+    VectorizeLinearPassOptions linear;
+    if (!options.parallel)
+      linear.threads = 1;
+    linear.target = options.target;
+    pm.addNestedPass<func::FuncOp>(createVectorizeLinearPass(linear));
+  }
   pm.addPass(createConvertLowBitToLinalgPass());
   if (options.emitCInterface)
     pm.addPass(createLowBitExportCInterfacePass());
@@ -87,6 +96,9 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   if (options.vectorize) {
     // The only vector reductions are the kernels' lane sums, which the lane
     // split has already reassociated: let LLVM sum them as a tree.
+    LowerLookupsPassOptions lookups;
+    lookups.target = options.target;
+    pm.addPass(createLowerLookupsPass(lookups));
     ConvertVectorToLLVMPassOptions vectorToLLVM;
     vectorToLLVM.reassociateFPReductions = true;
     pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));

@@ -26,6 +26,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Share the column blocks of vectorized linear layers "
                      "out over all cores with OpenMP (the JIT loads libomp)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Instruction set of the kernels: host (this CPU's), "
+                     "avx512, avx2 or generic"),
+      llvm::cl::init("host")};
   PassOptions::Option<bool> externalizeWeights{
       *this, "externalize-weights",
       llvm::cl::desc("Read large dense_resource constants from external "

@@ -22,6 +22,10 @@ inline constexpr llvm::StringLiteral kExternalWeightsAttrName =
 inline constexpr llvm::StringLiteral kObserversAttrName =
     "lowbit.layer_observers";
 
+/// Whether code for `target` (a pass option: host, avx512, avx2, generic)
+/// may use AVX-512; nullopt for an unknown target. `host` asks this CPU.
+std::optional<bool> targetHasAvx512(llvm::StringRef target);
+
 #define GEN_PASS_DECL
 #include "lowbit/Transforms/Passes.h.inc"
 

@@ -195,4 +195,97 @@ def InstrumentLinearInputsPass
   let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
 }
 
+def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
+  let summary = "Lower low-bit linear layers to vector kernels that "
+                "dequantize inside the product";
+  let description = [{
+    Rewrites each `lowbit.linear` with 4- or 8-bit integer codes (packed
+    sequentially; signed, or unsigned with zero points; per-channel or
+    per-group f32/f16 scales; rank-2 f32 input, no bias) into vector code
+    on tensors:
+
+    - Up to `max-gemv-rows` input rows (decode): a GEMV that never
+      materialises float weights. Each step reads 32 bytes of codes as a
+      vector and decodes both nibbles (byte j of a 4-bit row holds codes 2j
+      and 2j+1): on AVX-512 each block of 16 bytes is widened to 16 i32
+      lanes whose low nibble indexes a 16-entry f32 table of code values
+      through `vpermps` (`llvm.x86.avx512.permvar.sf.512`; the high nibble
+      after a shift), elsewhere shifts and integer-to-float conversions. The
+      codes are FMAed into the input's even and odd channels, deinterleaved
+      once per call, in independent accumulators; each group's partial sum
+      is scaled by one vector FMA and a row is reduced once. Zero points
+      enter as `s (sum q x - z sum x)` with the group's input sum computed
+      once.
+      Blocks of output rows are shared out over the cores (`scf.forall`).
+    - More rows (prefill): the same decoder writes the dequantized weights
+      once per call, in parallel, and an f32 `linalg.matmul` computes the
+      product, which lowbit-vectorize-matmul then blocks for registers.
+
+    Other lowbit.linear ops are left to the reference lowering.
+
+    Example (decode, int4 in groups of 64):
+
+    ```mlir
+    %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<64>, scale = f16>
+        : (tensor<1x576xf32>, tensor<1536x288xi8>, tensor<1536x9xf16>)
+        -> tensor<1x1536xf32>
+    // becomes
+    %y = scf.forall (%blk) in (24) shared_outs(%out = %e) -> tensor<1x1536xf32> {
+      %tile = scf.for %i = %c0 to %c64 step %c1 iter_args(%t = %e64) {
+        %acc = scf.for %g = %c0 to %c9 step %c1 iter_args(%y0 = %zero) {
+          %b = vector.transfer_read %w[%row, %off] : tensor<1536x288xi8>, vector<32xi8>
+          %lo = arith.shrsi (arith.shli %b, 4), 4 ; %hi = arith.shrsi %b, 4
+          %d = vector.fma (sitofp %lo), %xeven, ... ; vector.fma (sitofp %hi), %xodd, %d
+          %dot = vector.reduction <add>, %d ; %y1 = %y0 + %s * %dot
+        ...
+    ```
+  }];
+  let options = [
+    Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"4",
+           "Input rows up to which the fused GEMV is used">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Threads to size the row blocks for (0: the host's)">,
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "Instruction set the kernels are for: host (this CPU's), avx512 "
+           "(4-bit codes decoded by vpermps table lookups), avx2 or generic "
+           "(shifts and conversions, any vector ISA)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
+  let summary = "Lower lowbit.lookup to vpermps or to per-lane extracts";
+  let description = [{
+    A lookup of a 16-entry f32 table by 16 i32 indices becomes AVX-512's
+    `vpermps` (a call of `llvm.x86.avx512.permvar.sf.512`, which reads the
+    low four bits of each index) when the target has AVX-512; every other
+    lookup becomes, lane by lane, an extract of the index, a mask to the
+    table's size and an extract from the table.
+
+    ```mlir
+    %v = lowbit.lookup %table[%codes] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+    // target=avx512:
+    %v = llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%table, %codes)
+        : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "host (this CPU's features), avx512, avx2 or generic">
+  ];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // LOWBIT_TRANSFORMS_PASSES_TD

@@ -359,3 +359,27 @@ func.func @dynamic_packed_bytes(%x: tensor<4x64xf32>) {
   %0:2 = lowbit.quantize_dynamic %x scheme<i4, per_channel> : tensor<4x64xf32> -> (tensor<4x64xi8>, tensor<4x1xf32>)
   return
 }
+
+// -----
+
+func.func @lookup_table_size(%t: vector<12xf32>, %i: vector<16xi32>) -> vector<16xf32> {
+  // expected-error @+1 {{expected a fixed-size table of a power of two entries, at most 64, but got 'vector<12xf32>'}}
+  %0 = lowbit.lookup %t[%i] : vector<12xf32>, vector<16xi32> -> vector<16xf32>
+  return %0 : vector<16xf32>
+}
+
+// -----
+
+func.func @lookup_result_lanes(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<8xf32> {
+  // expected-error @+1 {{expected a result of the table's element type with one lane per index, but got 'vector<8xf32>'}}
+  %0 = lowbit.lookup %t[%i] : vector<16xf32>, vector<16xi32> -> vector<8xf32>
+  return %0 : vector<8xf32>
+}
+
+// -----
+
+func.func @lookup_result_type(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<16xf16> {
+  // expected-error @+1 {{expected a result of the table's element type with one lane per index, but got 'vector<16xf16>'}}
+  %0 = lowbit.lookup %t[%i] : vector<16xf32>, vector<16xi32> -> vector<16xf16>
+  return %0 : vector<16xf16>
+}

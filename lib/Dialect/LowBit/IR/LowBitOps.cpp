@@ -249,6 +249,23 @@ int64_t LinearOp::getInFeatures() {
 
 OpFoldResult LinearOp::fold(FoldAdaptor) { return foldDefaultPacking(*this); }
 
+LogicalResult LookupOp::verify() {
+  VectorType table = getTable().getType(), indices = getIndices().getType(),
+             result = getResult().getType();
+  int64_t entries = table.getNumElements();
+  if (table.isScalable() || indices.isScalable() ||
+      !llvm::isPowerOf2_64(entries) || entries > 64)
+    return emitOpError("expected a fixed-size table of a power of two "
+                       "entries, at most 64, but got ")
+           << table;
+  if (result.getElementType() != table.getElementType() ||
+      result.getNumElements() != indices.getNumElements())
+    return emitOpError("expected a result of the table's element type with "
+                       "one lane per index, but got ")
+           << result;
+  return success();
+}
+
 LogicalResult LinearOp::verify() {
   RankedTensorType inputType = getInput().getType();
   RankedTensorType weightType = getWeight().getType();

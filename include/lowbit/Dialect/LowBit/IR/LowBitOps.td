@@ -189,6 +189,30 @@ def LowBit_ChannelScaleOp : LowBit_Op<"channel_scale",
   let hasVerifier = 1;
 }
 
+def LowBit_LookupOp : LowBit_Op<"lookup", [Pure]> {
+  let summary = "lane-wise lookup in a small table of values";
+  let description = [{
+    Computes `result[i] = table[indices[i] mod N]` for a table of N values
+    (a power of two, at most 64): only the low log2(N) bits of each index
+    count. This is how the CPU kernels decode 4-bit codes (integer, NF4 or
+    FP4) to floats in one instruction: lowbit-lower-lookups turns a 16-entry
+    f32 table with 16 i32 indices into AVX-512's `vpermps`, and any other
+    form into per-lane extracts.
+
+    ```mlir
+    %v = lowbit.lookup %table[%codes] : vector<16xf32>, vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [AnyFloat]>:$table,
+                       VectorOfRankAndType<[1], [AnySignlessInteger]>:$indices);
+  let results = (outs VectorOfRankAndType<[1], [AnyFloat]>:$result);
+  let assemblyFormat = [{
+    $table `[` $indices `]` attr-dict `:` type($table) `,` type($indices)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LowBit_ObserveOp : LowBit_Op<"observe",
     [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "record calibration statistics of a tensor";

@@ -1,0 +1,636 @@
+//===- VectorizeLinear.cpp - Low-bit linear layers as vector kernels ------===//
+//
+// lowbit.linear with dequantization inside the kernel: the float weights are
+// never materialised for decode. Codes are read as vectors of bytes, their
+// nibbles split with shifts (a 4-bit row's byte j holds codes 2j and 2j+1),
+// widened to f32 and multiplied into the input, which is deinterleaved once
+// into its even and odd channels so that both halves of a byte meet their
+// inputs in contiguous vectors. Each group's dot product is reduced once and
+// scaled once (zero points through the group's input sum:
+// sum (q - z) s x = s (sum q x - z sum x)), so the inner loop is
+// load, widen, convert and FMA. Rows are shared out over the cores with
+// scf.forall.
+//
+// With more input rows than `max-gemv-rows` (prefill), the same decoder
+// writes the dequantized weights once per call and an f32 linalg.matmul,
+// which lowbit-vectorize-matmul turns into its register-blocked kernel,
+// computes the product: the decode is then amortised over the rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/Dialect/LowBit/IR/LowBitOps.h"
+#include "lowbit/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include "llvm/TargetParser/Host.h"
+
+#include <thread>
+
+namespace mlir::lowbit {
+#define GEN_PASS_DEF_VECTORIZELINEARPASS
+#include "lowbit/Transforms/Passes.h.inc"
+} // namespace mlir::lowbit
+
+using namespace mlir;
+using namespace mlir::lowbit;
+
+namespace {
+
+/// A lowbit.linear the kernels handle, and how they cut it.
+struct LinearShape {
+  int64_t rows, outFeatures, inFeatures;
+  unsigned bits;
+  bool isSigned, hasZeroPoints;
+  /// Codes per group (a scale each), and per step of the inner loop.
+  int64_t group, chunk;
+  /// 4-bit codes decoded by a lane permute of a 16-entry f32 table
+  /// (AVX-512's vpermps) rather than by shifts and conversions.
+  bool lookup = false;
+  int64_t getGroups() const { return inFeatures / group; }
+};
+
+/// Whether the kernels can compute `op`, and with which cut: rank-2 f32
+/// input, 4- or 8-bit integer codes packed sequentially, per-channel or
+/// per-group scales (f32 or f16), no bias.
+std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
+  RankedTensorType input = op.getInput().getType();
+  if (input.getRank() != 2 || !input.hasStaticShape() ||
+      !input.getElementType().isF32() ||
+      !op.getResult().getType().getElementType().isF32() || op.getBias() ||
+      !op.getWeight().getType().hasStaticShape())
+    return std::nullopt;
+  QuantSchemeAttr scheme = op.getScheme();
+  if (!scheme.isIntegerFormat() || (scheme.getBits() != 4 &&
+                                    scheme.getBits() != 8))
+    return std::nullopt;
+  if (op.getPackingOrDefault().getOrder() != PackOrder::sequential)
+    return std::nullopt;
+  Type scaleType = scheme.getScaleType();
+  if (!scaleType.isF32() && !scaleType.isF16())
+    return std::nullopt;
+  LinearShape shape;
+  shape.rows = input.getDimSize(0);
+  shape.outFeatures = op.getOutFeatures();
+  shape.inFeatures = op.getInFeatures();
+  shape.bits = scheme.getBits();
+  shape.isSigned = scheme.getFormat() == ElementFormat::sint;
+  shape.hasZeroPoints = !scheme.getSymmetric();
+  if (shape.hasZeroPoints &&
+      !cast<RankedTensorType>(op.getZeroPoints().getType())
+           .getElementType()
+           .isF32())
+    return std::nullopt;
+  switch (scheme.getGranularity()) {
+  case Granularity::per_channel:
+    shape.group = shape.inFeatures;
+    break;
+  case Granularity::per_group:
+    shape.group = scheme.getGroupSize();
+    break;
+  default:
+    return std::nullopt;
+  }
+  // With AVX-512 a 4-bit step is one or two blocks of 16 bytes, each
+  // widened to 16 lanes of i32 whose low nibble indexes the table.
+  if (hasAvx512 && shape.bits == 4 && shape.group % 32 == 0) {
+    shape.lookup = true;
+    shape.chunk = shape.group % 64 == 0 ? 64 : 32;
+    return shape;
+  }
+  // Steps of up to 64 codes (32 bytes at 4 bits) that tile each group.
+  int64_t minimum = shape.bits == 4 ? 16 : 8;
+  for (int64_t chunk : {64, 32, 16, 8}) {
+    if (chunk >= minimum && shape.group % chunk == 0) {
+      shape.chunk = chunk;
+      return shape;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Emits the kernels of one lowbit.linear.
+class LinearKernelBuilder {
+public:
+  LinearKernelBuilder(ImplicitLocOpBuilder &b, LinearOp op,
+                      const LinearShape &shape, int64_t rowsPerBlock)
+      : b(b), op(op), shape(shape), rowsPerBlock(rowsPerBlock),
+        f32(b.getF32Type()) {}
+
+  Value buildGemv();
+  Value buildDequantizeAndMatmul();
+
+private:
+  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, value); }
+  Value floatConstant(float value) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+  }
+  VectorType vector(int64_t lanes, Type element) {
+    return VectorType::get({lanes}, element);
+  }
+  Value splat(VectorType type, Attribute value) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(cast<ShapedType>(type), value));
+  }
+  Value read(Value source, ValueRange indices, int64_t lanes) {
+    auto type = cast<ShapedType>(source.getType());
+    Type element = type.getElementType();
+    Value padding = arith::ConstantOp::create(b, b.getZeroAttr(element));
+    return vector::TransferReadOp::create(b, vector(lanes, element), source,
+                                          indices, padding,
+                                          ArrayRef<bool>{true});
+  }
+  /// `lanes` code bytes of row `n` from `column`; for the GEMV, from the
+  /// weights' buffer, prefetching (when `prefetch`) the same column of the
+  /// row `prefetchRows` ahead: the hardware prefetchers alone do not keep
+  /// enough lines in flight for a kernel that also has to decode.
+  Value readWeights(Value n, Value column, int64_t lanes, bool prefetch) {
+    if (!weightBuffer)
+      return read(op.getWeight(), ValueRange{n, column}, lanes);
+    if (prefetch && prefetchRows > 0) {
+      Value ahead = arith::MinUIOp::create(
+          b, arith::AddIOp::create(b, n, index(prefetchRows)),
+          index(shape.outFeatures - 1));
+      memref::PrefetchOp::create(b, weightBuffer, ValueRange{ahead, column},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+    }
+    return read(weightBuffer, ValueRange{n, column}, lanes);
+  }
+  /// The scale (or zero point) of row `n`, group `g`, as an f32.
+  Value readScalar(Value source, Value n, Value g) {
+    Value value = tensor::ExtractOp::create(b, source, ValueRange{n, g});
+    if (!value.getType().isF32())
+      value = arith::ExtFOp::create(b, f32, value);
+    return value;
+  }
+  /// One vector of decoded codes of a step and where its inputs are: which
+  /// of splitInput()'s tensors, at which column past the step's first.
+  struct Piece {
+    Value codes;
+    unsigned input;
+    int64_t column;
+  };
+  /// The codes of step `step` of row `n` as f32 vectors: for 4 bits the
+  /// even and the odd codes (the low and high nibbles) of each block of
+  /// bytes, for 8 bits one vector.
+  SmallVector<Piece> decode(Value n, Value step);
+  /// Columns of each splitInput() tensor that a step covers.
+  int64_t getStepColumns() const { return shape.chunk * shape.bits / 8; }
+  /// Lanes of each decoded piece, and pieces per step.
+  int64_t getPieceLanes() const {
+    return shape.lookup ? 16 : getStepColumns();
+  }
+  int64_t getPieceCount() const {
+    if (shape.bits == 8)
+      return 1;
+    return shape.lookup ? 2 * getStepColumns() / 16 : 2;
+  }
+  /// x[:, 2j] and x[:, 2j + 1] as contiguous tensors, or x itself.
+  SmallVector<Value> splitInput();
+  /// sum over each group of the input, [rows, groups] (for zero points).
+  Value groupSums();
+
+  ImplicitLocOpBuilder &b;
+  LinearOp op;
+  const LinearShape &shape;
+  int64_t rowsPerBlock;
+  Type f32;
+  /// The GEMV reads the codes from their buffer, to prefetch them.
+  Value weightBuffer;
+  int64_t prefetchRows = 0;
+};
+
+} // namespace
+
+SmallVector<LinearKernelBuilder::Piece>
+LinearKernelBuilder::decode(Value n, Value step) {
+  int64_t bytes = getStepColumns();
+  Type i8 = b.getI8Type();
+  Value offset = arith::MulIOp::create(b, step, index(bytes));
+  if (shape.lookup) {
+    // The nibble's code values in lane order: vpermps reads the low four
+    // bits of each i32 lane as the index into the table.
+    SmallVector<float> table;
+    for (int code = 0; code < 16; ++code)
+      table.push_back(float(shape.isSigned && code >= 8 ? code - 16 : code));
+    VectorType tableType = vector(16, f32);
+    Value values = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(tableType, llvm::ArrayRef(table)));
+    VectorType indexType = vector(16, b.getI32Type());
+    Value four = splat(indexType, b.getI32IntegerAttr(4));
+    auto permute = [&](Value indices) -> Value {
+      return LookupOp::create(b, tableType, values, indices);
+    };
+    SmallVector<Piece> pieces;
+    for (int64_t block = 0; block < bytes; block += 16) {
+      Value at = arith::AddIOp::create(b, offset, index(block));
+      Value packed = readWeights(n, at, 16, block == 0);
+      Value wide = arith::ExtUIOp::create(b, indexType, packed);
+      pieces.push_back({permute(wide), 0, block});
+      pieces.push_back({permute(arith::ShRUIOp::create(b, wide, four)), 1,
+                        block});
+    }
+    return pieces;
+  }
+  VectorType byteType = vector(bytes, i8);
+  Value packed = readWeights(n, offset, bytes, true);
+  auto toFloat = [&](Value codes) -> Value {
+    VectorType type = vector(bytes, f32);
+    if (shape.isSigned)
+      return arith::SIToFPOp::create(b, type, codes);
+    return arith::UIToFPOp::create(b, type, codes);
+  };
+  if (shape.bits == 8)
+    return {{toFloat(packed), 0, 0}};
+  Value four = splat(byteType, b.getI8IntegerAttr(4));
+  Value low, high;
+  if (shape.isSigned) {
+    low = arith::ShRSIOp::create(b, arith::ShLIOp::create(b, packed, four),
+                                 four);
+    high = arith::ShRSIOp::create(b, packed, four);
+  } else {
+    low = arith::AndIOp::create(b, packed,
+                                splat(byteType, b.getI8IntegerAttr(15)));
+    high = arith::ShRUIOp::create(b, packed, four);
+  }
+  return {{toFloat(low), 0, 0}, {toFloat(high), 1, 0}};
+}
+
+SmallVector<Value> LinearKernelBuilder::splitInput() {
+  Value x = op.getInput();
+  if (shape.bits == 8)
+    return {x};
+  int64_t m = shape.rows, k = shape.inFeatures;
+  Value pairs = tensor::ExpandShapeOp::create(
+      b, RankedTensorType::get({m, k / 2, 2}, f32), x,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  SmallVector<Value> halves;
+  for (int64_t parity : {0, 1}) {
+    // A strided view, copied once so that the kernel reads it contiguously.
+    Value strided = tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({m, k / 2}, f32), pairs, ValueRange{},
+        ValueRange{}, ValueRange{}, ArrayRef<int64_t>{0, 0, parity},
+        ArrayRef<int64_t>{m, k / 2, 1}, ArrayRef<int64_t>{1, 1, 1});
+    Value empty = tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, k / 2}, f32);
+    halves.push_back(
+        linalg::CopyOp::create(b, strided, empty).getResult(0));
+  }
+  return halves;
+}
+
+Value LinearKernelBuilder::groupSums() {
+  int64_t m = shape.rows, groups = shape.getGroups();
+  Value view = tensor::ExpandShapeOp::create(
+      b, RankedTensorType::get({m, groups, shape.group}, f32), op.getInput(),
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  Value zero = floatConstant(0.0f);
+  Value init =
+      linalg::FillOp::create(
+          b, ValueRange{zero},
+          ValueRange{tensor::EmptyOp::create(
+              b, ArrayRef<int64_t>{m, groups}, f32)})
+          .getResult(0);
+  MLIRContext *context = b.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(context, d0, d1, d2);
+  return linalg::GenericOp::create(
+             b, TypeRange{init.getType()}, ValueRange{view}, ValueRange{init},
+             {AffineMap::get(3, 0, {d0, d1, d2}, context),
+              AffineMap::get(3, 0, {d0, d1}, context)},
+             {utils::IteratorType::parallel, utils::IteratorType::parallel,
+              utils::IteratorType::reduction},
+             [](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, loc,
+                   Value(arith::AddFOp::create(nb, loc, args[0], args[1])));
+             })
+      .getResult(0);
+}
+
+Value LinearKernelBuilder::buildGemv() {
+  int64_t m = shape.rows, n = shape.outFeatures;
+  int64_t columns = getStepColumns();
+  int64_t stepsPerGroup = shape.group / shape.chunk;
+  // Output rows computed together: each input vector read serves all of
+  // them, and their weight streams and FMA chains are independent.
+  int64_t together = std::min<int64_t>(std::max<int64_t>(1, 4 / m),
+                                       rowsPerBlock);
+  while (rowsPerBlock % together != 0)
+    --together;
+  SmallVector<Value> inputs = splitInput();
+  int64_t parities = int64_t(inputs.size());
+  auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+  weightBuffer = bufferization::ToBufferOp::create(
+      b, MemRefType::get(weightType.getShape(), weightType.getElementType()),
+      op.getWeight(), /*readOnly=*/true);
+  // About 2 KiB ahead, in whole rows.
+  int64_t rowBytes = weightType.getDimSize(1);
+  prefetchRows = std::max<int64_t>(together, (4096 + rowBytes - 1) / rowBytes);
+  Value sums = shape.hasZeroPoints ? groupSums() : Value();
+  Value zero = floatConstant(0.0f);
+  Value c0 = index(0), c1 = index(1);
+  VectorType accType = vector(getPieceLanes(), f32);
+  Value zeroVector = splat(accType, b.getF32FloatAttr(0.0f));
+
+  auto tileType = RankedTensorType::get({m, rowsPerBlock}, f32);
+  Value result = tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, n}, f32);
+  auto forall = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rowsPerBlock)},
+      ValueRange{result}, std::nullopt,
+      [&](OpBuilder &nb, Location loc, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value block = args[0], out = args[1];
+        Value first = arith::MulIOp::create(b, block, index(rowsPerBlock));
+        Value tile = tensor::EmptyOp::create(b, tileType.getShape(), f32);
+        auto rowLoop = scf::ForOp::create(
+            b, c0, index(rowsPerBlock), index(together), ValueRange{tile},
+            [&](OpBuilder &rb, Location rloc, Value i, ValueRange tiles) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPoint(rb.getInsertionBlock(),
+                                  rb.getInsertionPoint());
+              SmallVector<Value> rows;
+              for (int64_t t = 0; t < together; ++t)
+                rows.push_back(arith::AddIOp::create(
+                    b, arith::AddIOp::create(b, first, i), index(t)));
+              // Carried over the groups, per output row t and input row r:
+              // the scaled sum as a vector (reduced once at the end) and,
+              // with zero points, sum_g s z sum(x_g).
+              auto slot = [&](int64_t t, int64_t r) { return t * m + r; };
+              int64_t slots = together * m;
+              SmallVector<Value> initial(slots, zeroVector);
+              if (shape.hasZeroPoints)
+                initial.append(slots, zero);
+              auto groupLoop = scf::ForOp::create(
+                  b, c0, index(shape.getGroups()), c1, initial,
+                  [&](OpBuilder &gb, Location gloc, Value g, ValueRange ys) {
+                    OpBuilder::InsertionGuard guard(b);
+                    b.setInsertionPoint(gb.getInsertionBlock(),
+                                        gb.getInsertionPoint());
+                    // The group's partial sums, one chain per slot and
+                    // parity (even/odd channels).
+                    SmallVector<Value> zeros(slots * parities, zeroVector);
+                    auto stepLoop = scf::ForOp::create(
+                        b, c0, index(stepsPerGroup), c1, zeros,
+                        [&](OpBuilder &sb, Location sloc, Value s,
+                            ValueRange accs) {
+                          OpBuilder::InsertionGuard guard(b);
+                          b.setInsertionPoint(sb.getInsertionBlock(),
+                                              sb.getInsertionPoint());
+                          Value step = arith::AddIOp::create(
+                              b, arith::MulIOp::create(b, g,
+                                                       index(stepsPerGroup)),
+                              s);
+                          Value offset =
+                              arith::MulIOp::create(b, step, index(columns));
+                          SmallVector<Value> next(accs.begin(), accs.end());
+                          SmallVector<SmallVector<Piece>> codes;
+                          for (Value row : rows)
+                            codes.push_back(decode(row, step));
+                          for (size_t p = 0; p < codes[0].size(); ++p) {
+                            const Piece &piece = codes[0][p];
+                            Value column = arith::AddIOp::create(
+                                b, offset, index(piece.column));
+                            for (int64_t r = 0; r < m; ++r) {
+                              Value x = read(inputs[piece.input],
+                                             ValueRange{index(r), column},
+                                             accType.getNumElements());
+                              for (int64_t t = 0; t < together; ++t) {
+                                Value &acc =
+                                    next[slot(t, r) * parities + piece.input];
+                                acc = vector::FMAOp::create(
+                                    b, codes[t][p].codes, x, acc);
+                              }
+                            }
+                          }
+                          scf::YieldOp::create(b, next);
+                        });
+                    SmallVector<Value> updated;
+                    SmallVector<Value> scaledZeros;
+                    for (int64_t t = 0; t < together; ++t) {
+                      Value scale = readScalar(op.getScales(), rows[t], g);
+                      Value scales =
+                          vector::BroadcastOp::create(b, accType, scale);
+                      for (int64_t r = 0; r < m; ++r) {
+                        Value dot =
+                            stepLoop.getResult(slot(t, r) * parities);
+                        for (int64_t p = 1; p < parities; ++p)
+                          dot = arith::AddFOp::create(
+                              b, dot,
+                              stepLoop.getResult(slot(t, r) * parities + p));
+                        updated.push_back(vector::FMAOp::create(
+                            b, dot, scales, ys[slot(t, r)]));
+                      }
+                      if (shape.hasZeroPoints)
+                        scaledZeros.push_back(arith::MulFOp::create(
+                            b, scale,
+                            readScalar(op.getZeroPoints(), rows[t], g)));
+                    }
+                    for (int64_t t = 0; t < int64_t(scaledZeros.size()); ++t)
+                      for (int64_t r = 0; r < m; ++r) {
+                        Value sum = tensor::ExtractOp::create(
+                            b, sums, ValueRange{index(r), g});
+                        updated.push_back(arith::AddFOp::create(
+                            b, ys[slots + slot(t, r)],
+                            arith::MulFOp::create(b, scaledZeros[t], sum)));
+                      }
+                    scf::YieldOp::create(b, updated);
+                  });
+              Value next = tiles[0];
+              for (int64_t t = 0; t < together; ++t) {
+                Value column = arith::AddIOp::create(b, i, index(t));
+                for (int64_t r = 0; r < m; ++r) {
+                  Value y = vector::ReductionOp::create(
+                      b, vector::CombiningKind::ADD,
+                      groupLoop.getResult(slot(t, r)));
+                  if (shape.hasZeroPoints)
+                    y = arith::SubFOp::create(
+                        b, y, groupLoop.getResult(slots + slot(t, r)));
+                  next = tensor::InsertOp::create(b, y, next,
+                                                  ValueRange{index(r), column});
+                }
+              }
+              scf::YieldOp::create(b, next);
+            });
+        auto terminator = scf::InParallelOp::create(b);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            b, rowLoop.getResult(0), out,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(m),
+                                   b.getIndexAttr(rowsPerBlock)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      });
+  return forall.getResult(0);
+}
+
+Value LinearKernelBuilder::buildDequantizeAndMatmul() {
+  int64_t n = shape.outFeatures, k = shape.inFeatures;
+  int64_t lanes = getPieceLanes(), columns = getStepColumns();
+  int64_t stepsPerGroup = shape.group / shape.chunk;
+  Value c0 = index(0), c1 = index(1);
+  // Interleaves the even and odd codes back into channel order.
+  SmallVector<int64_t> interleave;
+  for (int64_t j = 0; j < lanes; ++j) {
+    interleave.push_back(j);
+    interleave.push_back(j + lanes);
+  }
+
+  auto tileType = RankedTensorType::get({rowsPerBlock, k}, f32);
+  Value weights = tensor::EmptyOp::create(b, ArrayRef<int64_t>{n, k}, f32);
+  auto forall = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rowsPerBlock)},
+      ValueRange{weights}, std::nullopt,
+      [&](OpBuilder &nb, Location loc, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value block = args[0], out = args[1];
+        Value first = arith::MulIOp::create(b, block, index(rowsPerBlock));
+        Value tile = tensor::EmptyOp::create(b, tileType.getShape(), f32);
+        auto rowLoop = scf::ForOp::create(
+            b, c0, index(rowsPerBlock), c1, ValueRange{tile},
+            [&](OpBuilder &rb, Location, Value i, ValueRange tiles) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPoint(rb.getInsertionBlock(),
+                                  rb.getInsertionPoint());
+              Value row = arith::AddIOp::create(b, first, i);
+              auto stepLoop = scf::ForOp::create(
+                  b, c0, index(k / shape.chunk), c1, ValueRange{tiles[0]},
+                  [&](OpBuilder &sb, Location, Value step, ValueRange t) {
+                    OpBuilder::InsertionGuard guard(b);
+                    b.setInsertionPoint(sb.getInsertionBlock(),
+                                        sb.getInsertionPoint());
+                    SmallVector<Piece> codes = decode(row, step);
+                    Value g = arith::DivUIOp::create(b, step,
+                                                     index(stepsPerGroup));
+                    Value scale = readScalar(op.getScales(), row, g);
+                    Value zeroPoint =
+                        shape.hasZeroPoints
+                            ? readScalar(op.getZeroPoints(), row, g)
+                            : Value();
+                    Value written = t[0];
+                    // 4 bits: pieces come in pairs (even, odd channels) of
+                    // the same columns; 8 bits: one piece.
+                    int64_t width = shape.bits == 8 ? 1 : 2;
+                    for (size_t p = 0; p < codes.size(); p += width) {
+                      Value values = codes[p].codes;
+                      if (width == 2)
+                        values = vector::ShuffleOp::create(
+                            b, codes[p].codes, codes[p + 1].codes,
+                            interleave);
+                      auto type = cast<VectorType>(values.getType());
+                      if (zeroPoint)
+                        values = arith::SubFOp::create(
+                            b, values,
+                            vector::BroadcastOp::create(b, type, zeroPoint));
+                      values = arith::MulFOp::create(
+                          b, values,
+                          vector::BroadcastOp::create(b, type, scale));
+                      Value column = arith::MulIOp::create(
+                          b,
+                          arith::AddIOp::create(
+                              b, arith::MulIOp::create(b, step, index(columns)),
+                              index(codes[p].column)),
+                          index(width));
+                      written = vector::TransferWriteOp::create(
+                                    b, values, written, ValueRange{i, column},
+                                    ArrayRef<bool>{true})
+                                    .getResult();
+                    }
+                    scf::YieldOp::create(b, written);
+                  });
+              scf::YieldOp::create(b, stepLoop.getResult(0));
+            });
+        auto terminator = scf::InParallelOp::create(b);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            b, rowLoop.getResult(0), out,
+            ArrayRef<OpFoldResult>{first, b.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(rowsPerBlock),
+                                   b.getIndexAttr(k)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      });
+
+  // The product, which lowbit-vectorize-matmul makes a register-blocked
+  // kernel.
+  int64_t m = shape.rows;
+  Value zero = floatConstant(0.0f);
+  Value acc = linalg::FillOp::create(
+                  b, ValueRange{zero},
+                  ValueRange{tensor::EmptyOp::create(
+                      b, ArrayRef<int64_t>{m, n}, f32)})
+                  .getResult(0);
+  MLIRContext *context = b.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(context, d0, d1, d2);
+  auto maps = b.getAffineMapArrayAttr(
+      {AffineMap::get(3, 0, {d0, d2}, context),
+       AffineMap::get(3, 0, {d1, d2}, context),
+       AffineMap::get(3, 0, {d0, d1}, context)});
+  return linalg::MatmulOp::create(
+             b, TypeRange{acc.getType()},
+             ValueRange{op.getInput(), forall.getResult(0)}, ValueRange{acc},
+             {b.getNamedAttr("indexing_maps", maps)})
+      .getResult(0);
+}
+
+std::optional<bool> mlir::lowbit::targetHasAvx512(StringRef target) {
+  if (target == "host")
+    return llvm::sys::getHostCPUFeatures().lookup("avx512f");
+  if (target == "avx512")
+    return true;
+  if (target == "avx2" || target == "generic")
+    return false;
+  return std::nullopt;
+}
+
+namespace {
+struct VectorizeLinearPass
+    : public lowbit::impl::VectorizeLinearPassBase<VectorizeLinearPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::optional<bool> avx512 = targetHasAvx512(target);
+    if (!avx512) {
+      getOperation().emitError()
+          << "unknown target '" << target
+          << "' of lowbit-vectorize-linear (host, avx512, avx2, generic)";
+      return signalPassFailure();
+    }
+    unsigned threadCount =
+        threads > 0 ? unsigned(threads)
+                    : std::max(1u, std::thread::hardware_concurrency());
+    SmallVector<LinearOp> layers;
+    getOperation().walk([&](LinearOp op) { layers.push_back(op); });
+    for (LinearOp op : layers) {
+      std::optional<LinearShape> shape = matchLinear(op, *avx512);
+      if (!shape)
+        continue;
+      // Blocks of rows that divide the layer, at least a few per thread.
+      int64_t rowsPerBlock = 1;
+      for (int64_t candidate : {64, 32, 16, 8, 4, 2}) {
+        if (shape->outFeatures % candidate == 0 &&
+            shape->outFeatures / candidate >= 4 * int64_t(threadCount)) {
+          rowsPerBlock = candidate;
+          break;
+        }
+      }
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      LinearKernelBuilder kernel(b, op, *shape, rowsPerBlock);
+      Value result = shape->rows <= maxGemvRows
+                         ? kernel.buildGemv()
+                         : kernel.buildDequantizeAndMatmul();
+      op.getResult().replaceAllUsesWith(result);
+      op.erase();
+    }
+  }
+};
+} // namespace

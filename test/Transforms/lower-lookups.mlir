@@ -1,0 +1,40 @@
+// RUN: quant-opt %s --lowbit-lower-lookups=target=avx512 | FileCheck %s
+// RUN: quant-opt %s --lowbit-lower-lookups=target=generic | FileCheck %s --check-prefix=GENERIC
+// Numerics: vpermps (on this CPU) and the per-lane extracts give the
+// table's entries for random indices, high bits included.
+// RUN: quant-opt %s --lowbit-to-llvm="target=generic" -o %t.generic.mlir
+// RUN: quant-opt %s --lowbit-to-llvm -o %t.host.mlir
+// RUN: lowbit-run compare %t.generic.mlir %t.host.mlir --entry lookup16 --seed 11 --tolerance 0 | FileCheck %s --check-prefix=SAME
+// SAME: max relative difference: 0
+// RUN: not quant-opt %s --lowbit-lower-lookups=target=mmx 2>&1 | FileCheck %s --check-prefix=TARGET
+// TARGET: error: unknown target 'mmx' of lowbit-lower-lookups (host, avx512, avx2, generic)
+
+// CHECK-LABEL: func.func @lookup16
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%{{.*}}, %{{.*}}) : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+// GENERIC-LABEL: func.func @lookup16
+// GENERIC-NOT: llvm.call_intrinsic
+// GENERIC: %[[MASK:.*]] = arith.constant 15 : i32
+// GENERIC: %[[I:.*]] = vector.extract %{{.*}}[0] : i32 from vector<16xi32>
+// GENERIC: %[[M:.*]] = arith.andi %[[I]], %[[MASK]] : i32
+// GENERIC: %[[E:.*]] = arith.index_castui %[[M]] : i32 to index
+// GENERIC: vector.extract %{{.*}}[%[[E]]] : f32 from vector<16xf32>
+// GENERIC: vector.insert
+func.func @lookup16(%indices: tensor<16xi32>) -> tensor<16xf32> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0 : i32
+  %table = arith.constant dense<[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, -8.0, -7.0, -6.0, -5.0, -4.0, -3.0, -2.0, -1.0]> : vector<16xf32>
+  %v = vector.transfer_read %indices[%c0], %pad {in_bounds = [true]} : tensor<16xi32>, vector<16xi32>
+  %r = lowbit.lookup %table[%v] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+  %e = tensor.empty() : tensor<16xf32>
+  %w = vector.transfer_write %r, %e[%c0] {in_bounds = [true]} : vector<16xf32>, tensor<16xf32>
+  return %w : tensor<16xf32>
+}
+
+// An 8-entry table is never a vpermps: lane extracts with a mask of 7.
+// CHECK-LABEL: func.func @lookup8
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK: arith.constant 7 : i8
+func.func @lookup8(%table: vector<8xf16>, %indices: vector<4xi8>) -> vector<4xf16> {
+  %r = lowbit.lookup %table[%indices] : vector<8xf16>, vector<4xi8> -> vector<4xf16>
+  return %r : vector<4xf16>
+}

@@ -1,0 +1,97 @@
+// RUN: quant-opt %s --pass-pipeline='builtin.module(func.func(lowbit-vectorize-linear{threads=2 target=avx512}))' | FileCheck %s
+// RUN: quant-opt %s --pass-pipeline='builtin.module(func.func(lowbit-vectorize-linear{threads=2 target=avx2}))' | FileCheck %s --check-prefix=AVX2
+// Numerics: the vector kernels (this CPU's and the AVX2 form) against the
+// reference lowering (dequantize, then the f32 loops) on seeded random
+// codes, scales, zero points and inputs.
+// RUN: quant-opt %s --lowbit-to-llvm="vectorize=false" -o %t.reference.mlir
+// RUN: quant-opt %s --lowbit-to-llvm -o %t.host.mlir
+// RUN: quant-opt %s --lowbit-to-llvm="target=avx2" -o %t.avx2.mlir
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_i4 --seed 1 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_u4_zero_points --seed 2 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_i8 --seed 3 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry prefill_i4 --seed 4 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry with_bias --seed 5 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_i4 --seed 6 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_u4_zero_points --seed 7 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry prefill_i4 --seed 8 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// CLOSE: max relative difference:
+// RUN: not quant-opt %s --pass-pipeline='builtin.module(func.func(lowbit-vectorize-linear{target=sse9}))' 2>&1 | FileCheck %s --check-prefix=TARGET
+// TARGET: error: unknown target 'sse9' of lowbit-vectorize-linear (host, avx512, avx2, generic)
+
+// Decode, int4 in groups of 64 with f16 scales: blocks of output rows
+// (8 rows, 8 blocks) over the cores, 4 rows at a time; codes read from the weights' buffer
+// with a prefetch ahead, their nibbles looked up in the code table, FMAed
+// into the deinterleaved input, each group scaled by one vector FMA.
+// CHECK-LABEL: func.func @gemv_i4
+// CHECK: %[[BUF:.*]] = bufferization.to_buffer %arg1 read_only : tensor<64x64xi8> to memref<64x64xi8>
+// CHECK: scf.forall (%{{.*}}) in (8)
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
+// CHECK:     scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:       memref.prefetch %[[BUF]]
+// CHECK:       vector.transfer_read %[[BUF]]{{.*}} : memref<64x64xi8>, vector<16xi8>
+// CHECK:       arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
+// CHECK:       lowbit.lookup %{{.*}}[%{{.*}}] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+// CHECK:       vector.fma
+// CHECK:     arith.extf {{.*}} : f16 to f32
+// CHECK:     vector.broadcast
+// CHECK:     vector.fma
+// CHECK:   vector.reduction <add>
+// CHECK:   tensor.parallel_insert_slice
+// CHECK-NOT: lowbit.linear
+// AVX2-LABEL: func.func @gemv_i4
+// AVX2-NOT: lowbit.lookup
+// AVX2: arith.shrsi {{.*}} : vector<32xi8>
+// AVX2: arith.sitofp {{.*}} : vector<32xi8> to vector<32xf32>
+// AVX2: vector.fma {{.*}} : vector<32xf32>
+func.func @gemv_i4(%x: tensor<1x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x2xf16>) -> tensor<1x64xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<64>, scale = f16>
+      : (tensor<1x128xf32>, tensor<64x64xi8>, tensor<64x2xf16>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// Unsigned codes with zero points, groups of 32, two input rows: the
+// group sums of the input are computed once and the zero points enter as
+// s z sum(x).
+// CHECK-LABEL: func.func @gemv_u4_zero_points
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x4x32xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: scf.forall
+// CHECK: lowbit.lookup
+// CHECK: arith.subf {{.*}} : f32
+func.func @gemv_u4_zero_points(%x: tensor<2x128xf32>, %w: tensor<32x64xi8>, %s: tensor<32x4xf32>, %z: tensor<32x4xf32>) -> tensor<2x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) zero_points(%z) scheme<ui4, per_group<32>, zero_point>
+      : (tensor<2x128xf32>, tensor<32x64xi8>, tensor<32x4xf32>, tensor<32x4xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// int8 per channel, three rows: 32 codes a step converted with sitofp.
+// CHECK-LABEL: func.func @gemv_i8
+// CHECK: scf.forall
+// CHECK: arith.sitofp {{.*}} : vector<32xi8> to vector<32xf32>
+func.func @gemv_i8(%x: tensor<3x96xf32>, %w: tensor<40x96xi8>, %s: tensor<40x1xf32>) -> tensor<3x40xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i8, per_channel>
+      : (tensor<3x96xf32>, tensor<40x96xi8>, tensor<40x1xf32>) -> tensor<3x40xf32>
+  return %y : tensor<3x40xf32>
+}
+
+// Prefill (9 rows > max-gemv-rows): the weights are decoded once, in
+// parallel, and an f32 matmul takes the product.
+// CHECK-LABEL: func.func @prefill_i4
+// CHECK: scf.forall
+// CHECK:   vector.shuffle
+// CHECK:   vector.transfer_write {{.*}} : vector<32xf32>, tensor<8x128xf32>
+// CHECK: linalg.matmul
+func.func @prefill_i4(%x: tensor<9x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x4xf16>) -> tensor<9x64xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>, scale = f16>
+      : (tensor<9x128xf32>, tensor<64x64xi8>, tensor<64x4xf16>) -> tensor<9x64xf32>
+  return %y : tensor<9x64xf32>
+}
+
+// A bias is not handled by the kernels: the layer is left to the
+// reference lowering.
+// CHECK-LABEL: func.func @with_bias
+// CHECK: lowbit.linear
+func.func @with_bias(%x: tensor<1x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x1xf32>, %b: tensor<16xf32>) -> tensor<1x16xf32> {
+  %y = lowbit.linear %x, %w scales(%s) bias(%b) scheme<i4, per_channel>
+      : (tensor<1x64xf32>, tensor<16x32xi8>, tensor<16x1xf32>, tensor<16xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
