@@ -28,3 +28,12 @@ if ((${#missing[@]})); then
     --no-install-recommends "${missing[@]}"
 fi
 echo "setup: system packages present"
+
+# The Python bindings and their tests: pybind11, NumPy and pytest for the
+# python3 on PATH.
+if ! python3 -c "import numpy, pytest, pybind11" 2>/dev/null; then
+  echo "setup: installing numpy, pytest and pybind11 with pip"
+  python3 -m pip install -q numpy pytest pybind11 ||
+    python3 -m pip install -q --break-system-packages numpy pytest pybind11
+fi
+echo "setup: Python packages present"

@@ -28,5 +28,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.lowbit_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt", "lowbit-run"]
+tools = ["quant-opt", "lowbit-run", "quant-compile"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -42,7 +42,7 @@ JitModule::~JitModule() = default;
 /// ...): $LOWBIT_LIBOMP if set, else the libomp of the LLVM installation
 /// that this MLIR comes from (Debian's libomp-22-dev puts it beside
 /// libMLIR.so), else whatever the dynamic loader finds.
-static std::string findOpenMPRuntime() {
+std::string mlir::lowbit::findOpenMPRuntime() {
   if (const char *path = std::getenv("LOWBIT_LIBOMP"))
     return path;
   Dl_info info;

@@ -12,6 +12,9 @@
 
 #include "ModelCommands.h"
 
+#include "lowbit-c/lowbit.h"
+#include "lowbit/Artefact/Compile.h"
+#include "lowbit/Artefact/Format.h"
 #include "lowbit/Model/Calibration.h"
 #include "lowbit/Model/LlamaSession.h"
 #include "lowbit/Model/ModelFile.h"
@@ -28,6 +31,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -42,8 +46,17 @@ using namespace mlir::lowbit;
 using namespace ::lowbit::run;
 
 static int fail(const llvm::Twine &message) {
-  llvm::WithColor::error(llvm::errs(), "lowbit-run") << message << "\n";
+  // The tool's own name: these commands serve lowbit-run and quant-compile.
+  std::string tool = llvm::sys::path::filename(
+                         llvm::sys::fs::getMainExecutable(nullptr, nullptr))
+                         .str();
+  llvm::WithColor::error(llvm::errs(), tool.empty() ? "lowbit" : tool)
+      << message << "\n";
   return 1;
+}
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
 static double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -157,12 +170,94 @@ int ::lowbit::run::runImport(MLIRContext &context,
   return 0;
 }
 
+/// An artefact's model through the C API, and its tokenizer.
+struct OpenedArtefact {
+  lowbit_model *model = nullptr;
+  std::unique_ptr<::lowbit::Tokenizer> tokenizer;
+  ~OpenedArtefact() { lowbit_close(model); }
+};
+
+static llvm::Error openArtefact(llvm::StringRef directory,
+                                OpenedArtefact &opened) {
+  if (lowbit_open(directory.str().c_str(), &opened.model) != LOWBIT_OK)
+    return makeError(lowbit_last_error());
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, ::lowbit::artefact::kTokenizerFile);
+  auto bytes = llvm::MemoryBuffer::getFile(path);
+  if (!bytes)
+    return makeError(path + ": " + bytes.getError().message());
+  auto tokenizer = ::lowbit::Tokenizer::deserialize((*bytes)->getBuffer());
+  if (!tokenizer)
+    return makeError(path + ": " + llvm::toString(tokenizer.takeError()));
+  opened.tokenizer = std::move(*tokenizer);
+  return llvm::Error::success();
+}
+
+/// generate on an artefact directory: the same loop as on IR, through the
+/// C API.
+static int runGenerateArtefact(const GenerateOptions &options) {
+  OpenedArtefact artefact;
+  auto openStart = std::chrono::steady_clock::now();
+  if (llvm::Error error = openArtefact(options.model, artefact))
+    return fail(llvm::toString(std::move(error)));
+  llvm::errs() << llvm::format("opened %s in %.2f s\n", options.model.c_str(),
+                               secondsSince(openStart));
+  const ::lowbit::Tokenizer &tokenizer = *artefact.tokenizer;
+  std::vector<int32_t> prompt;
+  if (tokenizer.getSpecialTokens().addBos && tokenizer.getBos() >= 0)
+    prompt.push_back(tokenizer.getBos());
+  std::vector<int32_t> encoded = tokenizer.encode(options.prompt);
+  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
+  int64_t contextLength = lowbit_context_length(artefact.model);
+  if (int64_t(prompt.size()) + options.tokens > contextLength)
+    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
+                llvm::Twine(options.tokens) +
+                " new tokens do not fit the artefact's context of " +
+                llvm::Twine(contextLength));
+  int64_t vocab = lowbit_vocab_size(artefact.model);
+  std::vector<float> logits(prompt.size() * vocab);
+  auto prefillStart = std::chrono::steady_clock::now();
+  if (lowbit_forward(artefact.model, prompt.data(), int64_t(prompt.size()),
+                     logits.data()) != LOWBIT_OK)
+    return fail(lowbit_last_error());
+  double prefillSeconds = secondsSince(prefillStart);
+  std::mt19937_64 rng(options.seed);
+  int32_t next = pickToken(logits.data() + (prompt.size() - 1) * vocab, vocab,
+                           options.temperature, rng);
+  llvm::outs() << tokenizer.decode(prompt);
+  int32_t previous = prompt.back();
+  int64_t generated = 0;
+  auto decodeStart = std::chrono::steady_clock::now();
+  while (next != tokenizer.getEos()) {
+    llvm::outs() << tokenizer.decodeToken(previous, next);
+    llvm::outs().flush();
+    if (++generated == options.tokens)
+      break;
+    if (lowbit_forward(artefact.model, &next, 1, logits.data()) != LOWBIT_OK)
+      return fail(lowbit_last_error());
+    previous = next;
+    next = pickToken(logits.data(), vocab, options.temperature, rng);
+  }
+  double decodeSeconds = secondsSince(decodeStart);
+  llvm::outs() << "\n"
+               << llvm::format(
+                      "prefill: %zu tokens in %.3f s (%.1f tokens/s); decode: "
+                      "%lld tokens in %.3f s (%.1f tokens/s)\n",
+                      prompt.size(), prefillSeconds,
+                      prompt.size() / prefillSeconds, (long long)generated,
+                      decodeSeconds,
+                      generated > 1 ? (generated - 1) / decodeSeconds : 0.0);
+  return 0;
+}
+
 int ::lowbit::run::runGenerate(MLIRContext &context,
                              const GenerateOptions &options) {
   if (options.tokens < 1)
     return fail("-n must be at least 1");
   if (options.temperature < 0.0)
     return fail("--temperature must not be negative");
+  if (llvm::sys::fs::is_directory(options.model))
+    return runGenerateArtefact(options);
   LlamaBuildOptions build;
   build.tokenCounts = {1, 32};
   build.cacheLength = options.context;
@@ -420,42 +515,43 @@ int ::lowbit::run::runCalibrate(MLIRContext &context,
   return 0;
 }
 
-int ::lowbit::run::runQuantize(MLIRContext &context,
-                              const QuantizeOptions &options) {
-  llvm::StringRef output = options.output;
-  if (!output.ends_with(".mlirbc") && !output.ends_with(".mlir"))
-    return fail("-o: the model file must end in .mlirbc (bytecode) or .mlir");
+/// Loads options.model, calibrates it if asked (writing the statistics to
+/// `calibrationStats`) and applies the recipe.
+static llvm::Expected<LoadedModel>
+applyRecipe(MLIRContext &context, const QuantizeOptions &options,
+            llvm::StringRef calibrationStats) {
   if (!options.stats.empty() && !options.calibrationText.empty())
-    return fail("give either --stats or --calib, not both");
+    return makeError("give either --stats or --calib, not both");
   if (options.samples < 1 || options.calibrationContext < 2)
-    return fail("--samples must be at least 1 and --calib-ctx at least 2");
+    return makeError("--samples must be at least 1 and --calib-ctx at least 2");
 
   // The statistics: given, or to be collected from the calibration text.
   std::string stats = options.stats;
   if (!options.calibrationText.empty())
-    stats = (output + ".stats.mlirbc").str();
+    stats = calibrationStats.str();
 
   // The recipe is a named quant-opt pipeline (checked before the model is
   // loaded), with options of its own
   // (`w4a16-gptq{group=64}`); the statistics go in as its `stats` option.
   StringRef recipe = StringRef(options.recipe).trim();
   StringRef recipeName = recipe.take_until([](char c) { return c == '{'; });
+  bool keepFloat = recipe == "none";
   const Recipe *known = llvm::find_if(getRecipes(), [&](const Recipe &r) {
     return recipeName == r.name;
   });
-  if (known == getRecipes().end()) {
+  if (!keepFloat && known == getRecipes().end()) {
     std::string names;
     for (const Recipe &r : getRecipes())
       names += (names.empty() ? "" : ", ") + std::string(r.name);
-    return fail("unknown recipe '" + recipeName + "'; the recipes are " +
+    return makeError("unknown recipe '" + recipeName + "'; the recipes are " +
                 names);
   }
-  if (known->needsStatistics && stats.empty())
-    return fail("recipe '" + recipeName + "' needs calibration statistics: "
+  if (!keepFloat && known->needsStatistics && stats.empty())
+    return makeError("recipe '" + recipeName + "' needs calibration statistics: "
                 "give --stats STATS (from lowbit-run calibrate) or --calib "
                 "TEXTFILE");
   std::string pipeline = recipe.str();
-  if (!stats.empty()) {
+  if (!keepFloat && !stats.empty()) {
     std::string statsOption = "stats=" + stats;
     if (recipe.ends_with("}"))
       pipeline.insert(pipeline.size() - 1, " " + statsOption);
@@ -465,15 +561,15 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
   PassManager pm(&context);
   std::string parseErrors;
   llvm::raw_string_ostream errorStream(parseErrors);
-  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
-    return fail("cannot run recipe '" + options.recipe + "': " + parseErrors);
+  if (!keepFloat && failed(parsePassPipeline(pipeline, pm, errorStream)))
+    return makeError("cannot run recipe '" + options.recipe + "': " + parseErrors);
   LlamaBuildOptions build;
   build.tokenCounts = options.entries;
   build.cacheLength = options.context;
   llvm::errs() << "loading " << options.model << "\n";
   auto loaded = loadModel(context, options.model, build, &llvm::errs());
   if (!loaded)
-    return fail(llvm::toString(loaded.takeError()));
+    return loaded.takeError();
 
   // The statistics: given, or collected now from the calibration text.
   if (!options.calibrationText.empty()) {
@@ -484,15 +580,55 @@ int ::lowbit::run::runQuantize(MLIRContext &context,
             context, *loaded, options.model, options.calibrationText,
             options.samples, options.calibrationContext, options.optLevel,
             stats))
-      return fail(llvm::toString(std::move(error)));
+      return std::move(error);
   }
 
   auto start = std::chrono::steady_clock::now();
   if (failed(pm.run(*loaded->module)))
-    return fail("recipe '" + options.recipe + "' failed (see above)");
+    return makeError("recipe '" + options.recipe + "' failed (see above)");
   llvm::errs() << llvm::format("applied %s in %.1f s\n",
                                options.recipe.c_str(), secondsSince(start));
 
+  return std::move(*loaded);
+}
+
+int ::lowbit::run::runCompile(MLIRContext &context,
+                             const QuantizeOptions &options,
+                             llvm::StringRef target) {
+  if (llvm::Error error = checkArtefactTarget(target))
+    return fail(llvm::toString(std::move(error)));
+  llvm::SmallString<256> stats(options.output);
+  llvm::sys::path::append(stats, "calibration.stats.mlirbc");
+  if (!options.calibrationText.empty())
+    if (std::error_code error =
+            llvm::sys::fs::create_directories(options.output))
+      return fail(options.output + ": " + error.message());
+  auto start = std::chrono::steady_clock::now();
+  auto loaded = applyRecipe(context, options, stats);
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
+  ArtefactOptions artefact;
+  artefact.target = target.str();
+  artefact.optLevel = options.optLevel;
+  if (llvm::Error error = compileArtefact(*loaded->module, *loaded->tokenizer,
+                                          options.output, artefact,
+                                          llvm::errs()))
+    return fail(llvm::toString(std::move(error)));
+  llvm::outs() << llvm::format("compiled %s with %s into %s in %.1f s\n",
+                               options.model.c_str(), options.recipe.c_str(),
+                               options.output.c_str(), secondsSince(start));
+  return 0;
+}
+
+int ::lowbit::run::runQuantize(MLIRContext &context,
+                              const QuantizeOptions &options) {
+  llvm::StringRef output = options.output;
+  if (!output.ends_with(".mlirbc") && !output.ends_with(".mlir"))
+    return fail("-o: the model file must end in .mlirbc (bytecode) or .mlir");
+  auto loaded =
+      applyRecipe(context, options, (output + ".stats.mlirbc").str());
+  if (!loaded)
+    return fail(llvm::toString(loaded.takeError()));
   if (llvm::Error error = saveModel(*loaded->module, *loaded->tokenizer, output))
     return fail(llvm::toString(std::move(error)));
   uint64_t size = 0;

@@ -4,6 +4,7 @@
 #define LOWBIT_TOOLS_LOWBITRUN_MODELCOMMANDS_H
 
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <string>
@@ -60,6 +61,10 @@ struct CalibrateOptions {
 
 int runImport(mlir::MLIRContext &context, const ImportOptions &options);
 int runQuantize(mlir::MLIRContext &context, const QuantizeOptions &options);
+/// quant-compile: the recipe as in runQuantize, then an artefact in
+/// options.output (a directory) for `target`.
+int runCompile(mlir::MLIRContext &context, const QuantizeOptions &options,
+               llvm::StringRef target);
 int runCalibrate(mlir::MLIRContext &context, const CalibrateOptions &options);
 int runGenerate(mlir::MLIRContext &context, const GenerateOptions &options);
 int runPerplexity(mlir::MLIRContext &context,

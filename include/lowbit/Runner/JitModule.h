@@ -35,6 +35,10 @@ struct JitOptions {
   bool parallel = true;
 };
 
+/// The OpenMP runtime that parallel code calls: $LOWBIT_LIBOMP if set, else
+/// the libomp beside this MLIR's libraries, else "libomp.so.5".
+std::string findOpenMPRuntime();
+
 class JitModule {
 public:
   ~JitModule();

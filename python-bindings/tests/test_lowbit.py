@@ -1,0 +1,99 @@
+"""The Python bindings on a real checkpoint (stories260K) compiled ahead of
+time: forward, generate, perplexity and the errors of the C API."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import lowbit
+
+SHARED = os.environ.get(
+    "LOWBIT_SHARED_DATA",
+    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared",
+                 "data"))
+CHECKPOINT = os.path.join(SHARED, "stories260K", "stories260K.bin")
+
+
+@pytest.fixture(scope="module")
+def artefact(tmp_path_factory):
+    out = tmp_path_factory.mktemp("art") / "w4"
+    return lowbit.compile(CHECKPOINT, "w4a16-rtn{group=0}", out, ctx=32,
+                          entries=(1, 8))
+
+
+@pytest.fixture
+def model(artefact):
+    with lowbit.Model(str(artefact)) as opened:
+        yield opened
+
+
+def test_shape_and_properties(model):
+    assert model.vocab_size == 512
+    assert model.context_length == 32
+    logits = model.forward([1, 403, 407])
+    assert logits.shape == (3, 512) and logits.dtype == np.float32
+    assert np.isfinite(logits).all() and np.abs(logits).max() > 0
+    assert model.position == 3
+
+
+def test_incremental_forward_matches_one_call(model):
+    tokens = [1, 403, 407, 261, 378, 300]
+    whole = model.forward(tokens)
+    model.reset()
+    steps = np.concatenate([model.forward([t]) for t in tokens])
+    np.testing.assert_allclose(steps, whole, rtol=1e-4, atol=1e-4)
+
+
+def test_generate_is_greedy_forward(model):
+    prompt = [1, 403, 407]
+    ids = model.generate(prompt, 6)
+    assert len(ids) == 6
+    model.reset()
+    context = list(prompt)
+    for expected in ids:
+        logits = model.forward(context)[-1]
+        assert int(np.argmax(logits)) == expected
+        model.reset()
+        context.append(expected)
+
+
+def test_perplexity_prefers_the_models_own_text(model):
+    own = [1, 403] + model.generate([1, 403], 30)
+    model.reset()
+    ppl_own, scored = lowbit.perplexity(model, own[:32], ctx=32)
+    rng = np.random.default_rng(3)
+    noise = [int(t) for t in rng.integers(3, 512, size=32)]
+    ppl_noise, _ = lowbit.perplexity(model, noise, ctx=32)
+    assert scored == 15
+    assert 1.0 <= ppl_own < ppl_noise
+
+
+def test_errors(model, artefact, tmp_path):
+    with pytest.raises(ValueError, match="outside the vocabulary of 512"):
+        model.forward([600])
+    with pytest.raises(IndexError, match="context overflow"):
+        model.forward(list(range(1, 40)))
+    with pytest.raises(ValueError, match="at least one token"):
+        model.forward([])
+    broken = tmp_path / "broken"
+    shutil.copytree(artefact, broken)
+    with open(broken / "weights.bin", "r+b") as f:
+        f.seek(4100)
+        byte = f.read(1)
+        f.seek(4100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ValueError, match="is corrupt"):
+        lowbit.Model(str(broken))
+    with pytest.raises(ValueError, match="cannot be read"):
+        lowbit.Model(str(tmp_path / "missing"))
+    with pytest.raises(RuntimeError, match="unknown recipe 'w5a5'"):
+        lowbit.compile(CHECKPOINT, "w5a5", tmp_path / "x")
+
+
+def test_closed_model(artefact):
+    opened = lowbit.Model(str(artefact))
+    opened.close()
+    with pytest.raises(ValueError, match="closed"):
+        opened.forward([1])
