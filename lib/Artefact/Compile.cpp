@@ -6,7 +6,9 @@
 // and every use of its address a load of the slot, so that the code reads
 // the weights where the runtime has mapped them. LLVM then optimizes and
 // compiles the module to an object file, ld.lld links it into model.so, and
-// the weights, the manifest and the tokenizer are written beside it.
+// the weights, the manifest and the tokenizer are written beside it. The
+// module is split into one part per core, optimized and compiled in
+// parallel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,10 +26,13 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -39,8 +44,11 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::lowbit;
@@ -294,6 +302,9 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
   LowerToLLVMOptions lowering;
   lowering.target = target->kernels;
   buildLowerToLLVMPipeline(pm, lowering);
+  // Honours --mlir-timing and friends where the tool registered them.
+  (void)applyPassManagerCLOptions(pm);
+  applyDefaultTimingPassManagerCLOptions(pm);
   if (failed(pm.run(module)))
     return makeError("lowering to the LLVM dialect failed (see above)");
   llvm::Expected<std::vector<Weight>> weights = collectWeights(module);
@@ -327,24 +338,76 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
                                       targetOptions, llvm::Reloc::PIC_));
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(triple);
-  auto optimize =
-      makeOptimizingTransformer(options.optLevel, 0, machine.get());
-  if (llvm::Error error = optimize(llvmModule.get()))
-    return error;
-
-  llvm::SmallString<256> objectPath(directory);
-  llvm::sys::path::append(objectPath, "model.o");
-  {
+  // LLVM's optimizer and code generator work on one module at a time: cut
+  // the module into one part per core (each nest is a function of its own,
+  // so little is lost) and compile the parts on threads, each in a context
+  // of its own, into object files that the linker joins.
+  // More parts than cores, taken from a shared counter, keep every core busy
+  // when the parts differ in size.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned parts = 4 * cores;
+  std::vector<llvm::SmallString<0>> bitcodes;
+  llvm::SplitModule(
+      *llvmModule, parts,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::SmallString<0> bitcode;
+        llvm::raw_svector_ostream os(bitcode);
+        llvm::WriteBitcodeToFile(*part, os);
+        bitcodes.push_back(std::move(bitcode));
+      },
+      /*PreserveLocals=*/false);
+  llvmModule.reset();
+  std::vector<std::string> objectPaths(bitcodes.size()), errors(bitcodes.size());
+  auto compilePart = [&](size_t index) {
+    llvm::LLVMContext partContext;
+    auto part = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(llvm::StringRef(bitcodes[index].data(),
+                                              bitcodes[index].size()),
+                              "part"),
+        partContext);
+    if (!part) {
+      errors[index] = llvm::toString(part.takeError());
+      return;
+    }
+    std::unique_ptr<llvm::TargetMachine> partMachine(
+        llvmTarget->createTargetMachine(triple, target->cpu, target->features,
+                                        targetOptions, llvm::Reloc::PIC_));
+    auto optimize =
+        makeOptimizingTransformer(options.optLevel, 0, partMachine.get());
+    if (llvm::Error error = optimize(part->get())) {
+      errors[index] = llvm::toString(std::move(error));
+      return;
+    }
+    llvm::SmallString<256> path(directory);
+    llvm::sys::path::append(path, "model." + std::to_string(index) + ".o");
     std::error_code error;
-    llvm::raw_fd_ostream object(objectPath, error);
-    if (error)
-      return makeError(objectPath + ": " + error.message());
+    llvm::raw_fd_ostream object(path, error);
+    if (error) {
+      errors[index] = (path + ": " + error.message()).str();
+      return;
+    }
     llvm::legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, object, nullptr,
-                                     llvm::CodeGenFileType::ObjectFile))
-      return makeError("the target cannot emit object files");
-    codegen.run(*llvmModule);
-  }
+    if (partMachine->addPassesToEmitFile(codegen, object, nullptr,
+                                         llvm::CodeGenFileType::ObjectFile)) {
+      errors[index] = "the target cannot emit object files";
+      return;
+    }
+    codegen.run(**part);
+    objectPaths[index] = path.str().str();
+  };
+  std::atomic<size_t> nextPart{0};
+  std::vector<std::thread> workers;
+  for (unsigned worker = 0; worker < std::min<size_t>(cores, bitcodes.size());
+       ++worker)
+    workers.emplace_back([&] {
+      for (size_t index; (index = nextPart++) < bitcodes.size();)
+        compilePart(index);
+    });
+  for (std::thread &worker : workers)
+    worker.join();
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return makeError("compiling the model failed: " + error);
   log << llvm::format("compiled (%s, %s) in %.1f s\n", options.target.c_str(),
                       target->cpu.c_str(), secondsSince(start));
 
@@ -357,7 +420,9 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
   std::string openMP = findOpenMPRuntime();
   std::string openMPDir = llvm::sys::path::parent_path(openMP).str();
   llvm::SmallVector<llvm::StringRef> args = {*linker, "-shared", "-o",
-                                             libraryPath, objectPath};
+                                             libraryPath};
+  for (const std::string &object : objectPaths)
+    args.push_back(object);
   std::string rpath = "-rpath=" + openMPDir;
   if (!openMPDir.empty()) {
     args.push_back(openMP);
@@ -370,7 +435,8 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
                                 &linkError) != 0)
     return makeError("linking " + libraryPath + " failed" +
                      (linkError.empty() ? "" : ": " + linkError));
-  llvm::sys::fs::remove(objectPath);
+  for (const std::string &object : objectPaths)
+    llvm::sys::fs::remove(object);
 
   llvm::SmallString<256> path(directory);
   llvm::sys::path::append(path, fmt::kWeightsFile);

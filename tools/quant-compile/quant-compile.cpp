@@ -16,6 +16,8 @@
 #include "lowbit/Pipelines/Recipes.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -72,6 +74,9 @@ int main(int argc, char **argv) {
   std::vector<const char *> args;
   for (const std::string &arg : renamed)
     args.push_back(arg.c_str());
+  // --mlir-timing and the other pass-manager options apply to the lowering.
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   cl::ParseCommandLineOptions(int(args.size()), args.data(),
                               "quant-compile: compile a model ahead of time "
                               "into a shared library and a weight file\n");
