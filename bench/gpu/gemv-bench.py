@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""LowBit's W4A16 GPU kernels against cuBLAS float16 and PyTorch's int4 kernel.
+
+In one run on the GPU: the device's copy bandwidth (a device-to-device copy,
+bytes read plus written); for each 7B Llama shape and batch, LowBit's
+kernel (a cubin from lowbit-gpu-kernels, launched through liblowbit_cuda),
+cuBLAS float16 (torch.nn.functional.linear) and PyTorch's int4 weight-only
+matmul (torch._weight_int4pack_mm, tinygemm). Every LowBit kernel is first
+checked against a float32 reference on random inputs (fresh per check) with
+its output poisoned with NaN, so an unwritten element fails. Timings are
+medians of CUDA-graph replays that rotate over enough weight copies to miss
+the L2 cache.
+
+  lowbit-gpu-kernels --gemv 1x4096x4096g128,... -o KERNELS
+  python3 bench/gpu/gemv-bench.py --kernels KERNELS --runtime liblowbit_cuda.so
+"""
+import argparse
+import ctypes
+import statistics
+import sys
+
+import torch
+
+SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008)]  # (N, K)
+BATCHES = [1, 4, 16, 64, 256]
+
+
+class Runtime:
+    def __init__(self, path, cubin):
+        self.lib = ctypes.CDLL(path)
+        self.lib.lowbit_cuda_last_error.restype = ctypes.c_char_p
+        self.lib.lowbit_cuda_launch.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.c_void_p]
+        torch.cuda.init()
+        torch.empty(1, device="cuda")  # the primary context, shared with us
+        self.module = ctypes.c_void_p()
+        self.check(self.lib.lowbit_cuda_load(cubin.encode(), 0,
+                                             ctypes.byref(self.module)))
+
+    def check(self, code):
+        if code != 0:
+            raise RuntimeError(self.lib.lowbit_cuda_last_error().decode())
+
+    def launch(self, kernel, grid, block, tensors):
+        args = (ctypes.c_uint64 * len(tensors))(*[t.data_ptr() for t in tensors])
+        stream = torch.cuda.current_stream().cuda_stream
+        self.check(self.lib.lowbit_cuda_launch(
+            self.module, kernel.encode(), grid, block, args, len(tensors),
+            ctypes.c_void_p(stream)))
+
+
+def pack_w4(codes):
+    """[N, K] int codes in [-8, 7] -> [N, K/8] int32 words (Kernels.h)."""
+    n, k = codes.shape
+    u = (codes.to(torch.int32) + 8).reshape(n, k // 32, 4, 4, 2)  # t, j, h
+    words = torch.zeros(n, k // 32, 4, dtype=torch.int32, device=codes.device)
+    for t in range(4):
+        for h in range(2):
+            words |= u[:, :, t, :, h] << (16 * h + 4 * t)
+    return words.reshape(n, k // 8)
+
+
+def random_layer(n, k, group, gen):
+    codes = torch.randint(-8, 8, (n, k), generator=gen, device="cuda",
+                          dtype=torch.int8)
+    scales = (torch.rand(n, k // group, generator=gen, device="cuda") * 0.02
+              + 0.005).half()
+    return codes, scales
+
+
+def reference(x, codes, scales, group):
+    w = codes.float() * scales.float().repeat_interleave(group, dim=1)
+    return x.float() @ w.t()
+
+
+def time_graph(body, copies, repeats=20):
+    """Median microseconds per call of body(i) over CUDA-graph replays."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for i in range(copies):  # warm up outside the capture
+            body(i)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    calls = max(copies, 50)
+    with torch.cuda.graph(graph):
+        for i in range(calls):
+            body(i % copies)
+    times = []
+    for _ in range(repeats):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e3 / calls)
+    return statistics.median(times)
+
+
+def copy_bandwidth():
+    size = 2 << 30
+    src = torch.empty(size, dtype=torch.uint8, device="cuda").random_()
+    dst = torch.empty_like(src)
+    for _ in range(3):
+        dst.copy_(src)
+    times = []
+    for _ in range(10):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        dst.copy_(src)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e-3)
+    return 2 * size / statistics.median(times) / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernels", required=True,
+                        help="directory written by lowbit-gpu-kernels")
+    parser.add_argument("--runtime", required=True, help="liblowbit_cuda.so")
+    parser.add_argument("--check-only", action="store_true")
+    parser.add_argument("--rotate-mib", type=int, default=512,
+                        help="weight bytes to rotate over (beats the L2)")
+    args = parser.parse_args()
+
+    kernels = {}
+    for line in open(f"{args.kernels}/kernels.txt"):
+        f = line.split()
+        m, n, k, g = map(int, f[2:6])
+        kernels[(m, n, k)] = (f[0], g, int(f[7]), int(f[9]))
+    rt = Runtime(args.runtime, f"{args.kernels}/kernels.cubin")
+    props = torch.cuda.get_device_properties(0)
+    print(f"device: {props.name}, {props.multi_processor_count} SMs, "
+          f"{props.total_memory / 2**30:.0f} GiB; torch {torch.__version__}")
+
+    # Correctness: every kernel, two fresh random draws, poisoned outputs.
+    gen = torch.Generator(device="cuda")
+    failures = 0
+    for (m, n, k), (name, g, grid, block) in sorted(kernels.items()):
+        for seed in (1, 2):
+            gen.manual_seed(seed * 1000 + m)
+            codes, scales = random_layer(n, k, g, gen)
+            x = torch.randn(m, k, generator=gen, device="cuda").half()
+            y = torch.full((m, n), float("nan"), device="cuda",
+                           dtype=torch.half)
+            rt.launch(name, grid, block, [x, pack_w4(codes), scales, y])
+            torch.cuda.synchronize()
+            ref = reference(x, codes, scales, g)
+            unwritten = int(torch.isnan(y).sum())
+            error = float((y.float() - ref).norm() / ref.norm())
+            ok = unwritten == 0 and error < 2e-3
+            failures += not ok
+            print(f"check {name} seed {seed}: relative error {error:.2e}, "
+                  f"{unwritten} unwritten: {'ok' if ok else 'FAIL'}")
+    print(f"{len(kernels) * 2 - failures} passed, {failures} failed")
+    if failures or args.check_only:
+        sys.exit(1 if failures else 0)
+
+    bandwidth = copy_bandwidth()
+    print(f"copy bandwidth: {bandwidth:.0f} GB/s (read + write)")
+    rows = []
+    for n, k in SHAPES:
+        w16_bytes = n * k * 2
+        copies16 = max(2, (args.rotate_mib << 20) // w16_bytes + 1)
+        w16 = [torch.randn(n, k, device="cuda").half() * 0.02
+               for _ in range(copies16)]
+        codes, scales = random_layer(n, k, 128, gen)
+        packed = pack_w4(codes)
+        w4_bytes = n * k // 2 + n * k // 128 * 2
+        copies4 = max(2, (args.rotate_mib << 20) // w4_bytes + 1)
+        packs = [packed.clone() for _ in range(copies4)]
+        scale_copies = [scales.clone() for _ in range(copies4)]
+        # tinygemm wants bf16 activations, its own packing, and
+        # [K/G, N, 2] scales and zeros.
+        tiny = None
+        try:
+            u8 = ((codes.to(torch.int32) + 8).reshape(n, k // 2, 2))
+            u8 = (u8[:, :, 0] << 4 | u8[:, :, 1]).to(torch.uint8)
+            tiny_w = torch._convert_weight_to_int4pack(u8, 8)
+            sz = torch.stack([scales.t().bfloat16(),
+                              (8 * scales.t()).bfloat16()], dim=2).contiguous()
+            tiny = ([tiny_w.clone() for _ in range(copies4)], sz)
+        except Exception as error:  # noqa: BLE001 - report and go on
+            print(f"torch int4 kernel unavailable: {error}")
+        for m in BATCHES:
+            x = torch.randn(m, k, device="cuda").half()
+            y = torch.empty(m, n, device="cuda").half()
+            cublas = time_graph(lambda i: torch.nn.functional.linear(x, w16[i]),
+                                copies16)
+            tiny_us = None
+            if tiny is not None:
+                xb = x.bfloat16()
+                tiny_us = time_graph(
+                    lambda i: torch._weight_int4pack_mm(xb, tiny[0][i], 128,
+                                                        tiny[1]), copies4)
+            lowbit = None
+            if (m, n, k) in kernels:
+                name, g, grid, block = kernels[(m, n, k)]
+                lowbit = time_graph(
+                    lambda i: rt.launch(name, grid, block,
+                                        [x, packs[i], scale_copies[i], y]),
+                    copies4)
+            rows.append((n, k, m, w4_bytes, lowbit, cublas, tiny_us))
+
+    print(f"\n| N x K | batch | LowBit W4A16 us | GB/s | of copy bw | "
+          f"cuBLAS f16 us | speedup | torch int4 us | speedup |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for n, k, m, w4_bytes, lowbit, cublas, tiny_us in rows:
+        def cell(v):
+            return f"{v:.1f}" if v is not None else "-"
+        if lowbit is not None:
+            gbs = (w4_bytes + 2 * m * (n + k)) / lowbit / 1e3
+            ratios = (f"{gbs:.0f} | {gbs / bandwidth:.0%} | {cublas:.1f} | "
+                      f"{cublas / lowbit:.2f}x | {cell(tiny_us)} | "
+                      + (f"{tiny_us / lowbit:.2f}x" if tiny_us else "-"))
+        else:
+            ratios = f"- | - | {cublas:.1f} | - | {cell(tiny_us)} | -"
+        print(f"| {n}x{k} | {m} | {cell(lowbit)} | {ratios} |")
+
+
+if __name__ == "__main__":
+    main()

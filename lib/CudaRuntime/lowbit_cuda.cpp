@@ -1,0 +1,255 @@
+//===- lowbit_cuda.cpp - LowBit's runtime over the CUDA driver API --------===//
+//
+// The driver is opened with dlopen, so this library needs neither the CUDA
+// toolkit nor a GPU to link or load; only the entry points used are
+// declared, with the driver API's own types spelled as plain integers and
+// pointers (their ABI since CUDA 4).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit-c/lowbit_cuda.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+using CUresult = int;
+using CUdevice = int;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUdeviceptr = unsigned long long;
+
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+};
+
+thread_local std::string lastError;
+
+int failWith(int code, std::string message) {
+  lastError = std::move(message);
+  return code;
+}
+
+const Driver *driver(std::string &error) {
+  static Driver table;
+  static std::string loadError;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!handle) {
+      loadError = std::string("cannot open the CUDA driver libcuda.so.1: ") +
+                  dlerror();
+      return;
+    }
+    auto bind = [&](auto &slot, const char *name) {
+      slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(
+          dlsym(handle, name));
+      if (!slot && loadError.empty())
+        loadError = std::string("the CUDA driver lacks ") + name;
+    };
+    bind(table.cuInit, "cuInit");
+    bind(table.cuDeviceGet, "cuDeviceGet");
+    bind(table.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    bind(table.cuCtxSetCurrent, "cuCtxSetCurrent");
+    bind(table.cuModuleLoadData, "cuModuleLoadData");
+    bind(table.cuModuleUnload, "cuModuleUnload");
+    bind(table.cuModuleGetFunction, "cuModuleGetFunction");
+    bind(table.cuLaunchKernel, "cuLaunchKernel");
+    bind(table.cuCtxSynchronize, "cuCtxSynchronize");
+    bind(table.cuMemAlloc, "cuMemAlloc_v2");
+    bind(table.cuMemFree, "cuMemFree_v2");
+    bind(table.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    bind(table.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    bind(table.cuGetErrorString, "cuGetErrorString");
+    if (loadError.empty() && table.cuInit(0) != 0)
+      loadError = "cuInit failed: no usable GPU or driver";
+  });
+  error = loadError;
+  return loadError.empty() ? &table : nullptr;
+}
+
+/// Checks a driver call; on failure records "what: message (code)".
+bool check(const Driver &cu, CUresult result, const char *what) {
+  if (result == 0)
+    return true;
+  const char *message = nullptr;
+  cu.cuGetErrorString(result, &message);
+  lastError = std::string(what) + " failed: " +
+              (message ? message : "unknown error") + " (" +
+              std::to_string(result) + ")";
+  return false;
+}
+
+/// The driver with device 0's primary context current on this thread.
+const Driver *ready(int device, int &code) {
+  std::string error;
+  const Driver *cu = driver(error);
+  if (!cu) {
+    code = failWith(LOWBIT_CUDA_NO_DRIVER, error);
+    return nullptr;
+  }
+  CUdevice handle;
+  if (!check(*cu, cu->cuDeviceGet(&handle, device), "cuDeviceGet")) {
+    code = LOWBIT_CUDA_NO_DEVICE;
+    return nullptr;
+  }
+  CUcontext context;
+  if (!check(*cu, cu->cuDevicePrimaryCtxRetain(&context, handle),
+             "cuDevicePrimaryCtxRetain") ||
+      !check(*cu, cu->cuCtxSetCurrent(context), "cuCtxSetCurrent")) {
+    code = LOWBIT_CUDA_DRIVER_ERROR;
+    return nullptr;
+  }
+  code = LOWBIT_CUDA_OK;
+  return cu;
+}
+} // namespace
+
+struct lowbit_cuda_module {
+  CUmodule module = nullptr;
+};
+
+extern "C" {
+
+int lowbit_cuda_load(const char *path, int device, lowbit_cuda_module **out) {
+  if (!path || !out)
+    return failWith(LOWBIT_CUDA_BAD_MODULE, "lowbit_cuda_load: null argument");
+  *out = nullptr;
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return failWith(LOWBIT_CUDA_BAD_MODULE,
+                    std::string(path) + ": cannot be read");
+  std::vector<char> image((std::istreambuf_iterator<char>(file)),
+                          std::istreambuf_iterator<char>());
+  if (image.size() < 4 || image[0] != 0x7f || image[1] != 'E')
+    return failWith(LOWBIT_CUDA_BAD_MODULE,
+                    std::string(path) + ": not a cubin (no ELF header)");
+  int code;
+  const Driver *cu = ready(device, code);
+  if (!cu)
+    return code;
+  auto *module = new lowbit_cuda_module;
+  if (!check(*cu, cu->cuModuleLoadData(&module->module, image.data()),
+             "cuModuleLoadData")) {
+    delete module;
+    lastError = std::string(path) + ": " + lastError;
+    return LOWBIT_CUDA_BAD_MODULE;
+  }
+  *out = module;
+  return LOWBIT_CUDA_OK;
+}
+
+int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
+                       uint32_t grid, uint32_t block, const uint64_t *args,
+                       size_t count, void *stream) {
+  std::string error;
+  const Driver *cu = driver(error);
+  if (!cu)
+    return failWith(LOWBIT_CUDA_NO_DRIVER, error);
+  if (!module || !kernel)
+    return failWith(LOWBIT_CUDA_NO_KERNEL, "lowbit_cuda_launch: null module "
+                                           "or kernel name");
+  CUfunction function;
+  if (cu->cuModuleGetFunction(&function, module->module, kernel) != 0)
+    return failWith(LOWBIT_CUDA_NO_KERNEL,
+                    std::string("the module has no kernel ") + kernel);
+  std::vector<uint64_t> values(args, args + count);
+  std::vector<void *> pointers;
+  for (uint64_t &value : values)
+    pointers.push_back(&value);
+  if (!check(*cu,
+             cu->cuLaunchKernel(function, grid, 1, 1, block, 1, 1, 0,
+                                static_cast<CUstream>(stream),
+                                pointers.data(), nullptr),
+             kernel))
+    return LOWBIT_CUDA_DRIVER_ERROR;
+  return LOWBIT_CUDA_OK;
+}
+
+int lowbit_cuda_synchronize(void) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  return check(*cu, cu->cuCtxSynchronize(), "cuCtxSynchronize")
+             ? LOWBIT_CUDA_OK
+             : LOWBIT_CUDA_DRIVER_ERROR;
+}
+
+int lowbit_cuda_malloc(size_t bytes, uint64_t *out) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  CUdeviceptr pointer;
+  if (!check(*cu, cu->cuMemAlloc(&pointer, bytes), "cuMemAlloc"))
+    return LOWBIT_CUDA_DRIVER_ERROR;
+  *out = pointer;
+  return LOWBIT_CUDA_OK;
+}
+
+int lowbit_cuda_free(uint64_t pointer) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  return check(*cu, cu->cuMemFree(pointer), "cuMemFree")
+             ? LOWBIT_CUDA_OK
+             : LOWBIT_CUDA_DRIVER_ERROR;
+}
+
+int lowbit_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  return check(*cu, cu->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD")
+             ? LOWBIT_CUDA_OK
+             : LOWBIT_CUDA_DRIVER_ERROR;
+}
+
+int lowbit_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  return check(*cu, cu->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH")
+             ? LOWBIT_CUDA_OK
+             : LOWBIT_CUDA_DRIVER_ERROR;
+}
+
+void lowbit_cuda_unload(lowbit_cuda_module *module) {
+  if (!module)
+    return;
+  std::string error;
+  if (const Driver *cu = driver(error))
+    cu->cuModuleUnload(module->module);
+  delete module;
+}
+
+const char *lowbit_cuda_last_error(void) { return lastError.c_str(); }
+
+} // extern "C"

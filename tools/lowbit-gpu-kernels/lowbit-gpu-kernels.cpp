@@ -1,0 +1,146 @@
+//===- lowbit-gpu-kernels.cpp - Generate and compile LowBit's GPU kernels -===//
+//
+// Writes the W4A16 GEMV kernels for the given shapes as gpu-dialect IR, PTX
+// (through upstream's NVVM pipeline and LLVM's NVPTX backend) and a cubin
+// (through the CUDA toolkit's ptxas). No GPU is needed.
+//
+//   lowbit-gpu-kernels --gemv 1x4096x4096g128,16x11008x4096g128 \
+//                      [--chip sm_90] -o DIR       # kernels.{mlir,ptx,cubin}
+//   lowbit-gpu-kernels --gemv 1x64x256g64 --emit mlir|ptx   # to stdout
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/GPU/Kernels.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace lbgpu = mlir::lowbit::gpu;
+
+static cl::list<std::string>
+    gemvShapes("gemv", cl::CommaSeparated, cl::OneOrMore,
+               cl::desc("W4A16 GEMV shapes as MxNxKgG (e.g. 1x4096x4096g128)"));
+static cl::opt<std::string> chip("chip", cl::init("sm_90"),
+                                 cl::desc("The GPU (sm_80, sm_90, ...)"));
+static cl::opt<std::string>
+    emit("emit", cl::init("all"),
+         cl::desc("mlir or ptx: print that to stdout; all: write -o DIR"));
+static cl::opt<std::string> output("o", cl::desc("Output directory"),
+                                   cl::value_desc("dir"));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "lowbit-gpu-kernels") << message << "\n";
+  return 1;
+}
+
+static bool parseShape(llvm::StringRef text, lbgpu::GemvShape &shape) {
+  auto [dims, group] = text.split('g');
+  llvm::SmallVector<llvm::StringRef> parts;
+  dims.split(parts, 'x');
+  return parts.size() == 3 && !group.empty() &&
+         !parts[0].getAsInteger(10, shape.m) &&
+         !parts[1].getAsInteger(10, shape.n) &&
+         !parts[2].getAsInteger(10, shape.k) &&
+         !group.getAsInteger(10, shape.group);
+}
+
+static int writeFile(const llvm::Twine &path, llvm::StringRef data) {
+  std::error_code error;
+  llvm::raw_fd_ostream os(path.str(), error, llvm::sys::fs::OF_None);
+  if (error)
+    return fail(path + ": " + error.message());
+  os << data;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "lowbit-gpu-kernels: generate LowBit's GPU "
+                              "kernels and compile them to PTX and cubin\n");
+  if (emit != "all" && emit != "mlir" && emit != "ptx")
+    return fail("--emit must be mlir, ptx or all");
+  if (emit == "all" && output.empty())
+    return fail("-o DIR is required unless --emit is mlir or ptx");
+  std::vector<lbgpu::GemvShape> shapes;
+  for (const std::string &text : gemvShapes) {
+    lbgpu::GemvShape shape;
+    if (!parseShape(text, shape))
+      return fail("--gemv " + text + ": expected MxNxKgG, e.g. 1x4096x4096g128");
+    shapes.push_back(shape);
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllGPUToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  MLIRContext context(registry);
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  LLVMInitializeNVPTXAsmPrinter();
+
+  auto module = lbgpu::buildGemvKernels(context, shapes, chip);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+  std::string ir;
+  {
+    llvm::raw_string_ostream os(ir);
+    (*module)->print(os);
+  }
+  if (emit == "mlir") {
+    llvm::outs() << ir;
+    return 0;
+  }
+  auto ptx = lbgpu::lowerToPtx(**module, chip);
+  if (!ptx)
+    return fail(llvm::toString(ptx.takeError()));
+  if (emit == "ptx") {
+    llvm::outs() << *ptx;
+    return 0;
+  }
+  std::string report;
+  auto cubin = lbgpu::assemblePtx(*ptx, chip, &report);
+  if (!cubin)
+    return fail(llvm::toString(cubin.takeError()));
+  if (std::error_code error = llvm::sys::fs::create_directories(output))
+    return fail(output + ": " + error.message());
+  std::string manifest;
+  for (const lbgpu::GemvShape &shape : shapes)
+    manifest += llvm::formatv("{0} gemv_w4 {1} {2} {3} {4} grid {5} block "
+                              "{6}\n",
+                              lbgpu::gemvKernelName(shape), shape.m, shape.n,
+                              shape.k, shape.group,
+                              shape.n / lbgpu::kGemvRowsPerBlock,
+                              lbgpu::kGemvThreadsPerBlock)
+                    .str();
+  if (int status = writeFile(output + "/kernels.mlir", ir))
+    return status;
+  if (int status = writeFile(output + "/kernels.ptx", *ptx))
+    return status;
+  if (int status = writeFile(output + "/kernels.cubin",
+                             llvm::StringRef(cubin->data(), cubin->size())))
+    return status;
+  if (int status = writeFile(output + "/kernels.txt", manifest))
+    return status;
+  llvm::errs() << report;
+  llvm::errs() << "wrote " << output << ": kernels.mlir, kernels.ptx, "
+               << "kernels.cubin (" << cubin->size() << " bytes, " << chip
+               << "), kernels.txt (" << shapes.size() << " kernels)\n";
+  return 0;
+}
