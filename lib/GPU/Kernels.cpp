@@ -33,9 +33,6 @@
 using namespace mlir;
 using namespace mlir::lowbit::gpu;
 
-static constexpr int64_t kRowsPerWarp = 2;
-static constexpr int64_t kWarps = kGemvThreadsPerBlock / 32;
-static_assert(kRowsPerWarp * kWarps == kGemvRowsPerBlock);
 
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -57,9 +54,11 @@ llvm::Error mlir::lowbit::gpu::verifyGemvShape(const GemvShape &shape) {
                      "of 32");
   if (shape.k < shape.group || shape.k % shape.group)
     return makeError("GEMV " + name + ": the group size must divide K");
-  if (shape.n < 1 || shape.n % kGemvRowsPerBlock)
+  if (shape.rowsPerWarp < 1 || shape.rowsPerWarp > 4)
+    return makeError("GEMV " + name + ": rows per warp must be in [1, 4]");
+  if (shape.n < 1 || shape.n % gemvRowsPerBlock(shape))
     return makeError("GEMV " + name + ": N must be a multiple of " +
-                     llvm::Twine(kGemvRowsPerBlock));
+                     llvm::Twine(gemvRowsPerBlock(shape)));
   return llvm::Error::success();
 }
 
@@ -68,7 +67,7 @@ llvm::Error mlir::lowbit::gpu::verifyGemvShape(const GemvShape &shape) {
 /// eight dequantized (unscaled) weights.
 static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   const int64_t m = shape.m, n = shape.n, k = shape.k, g = shape.group;
-  const int64_t R = kRowsPerWarp;
+  const int64_t R = shape.rowsPerWarp;
   std::string xType = llvm::formatv("memref<{0}x{1}xf16>", m, k);
   std::string wType = llvm::formatv("memref<{0}x{1}xi32>", n, k / 8);
   std::string sType = llvm::formatv("memref<{0}x{1}xf16>", n, k / g);
@@ -110,7 +109,7 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
       %bias = arith.constant dense<1032.0> : vector<8xf16>
       %width = arith.constant 32 : i32
 )",
-                      k / 32, g / 32, kGemvRowsPerBlock, R);
+                      k / 32, g / 32, gemvRowsPerBlock(shape), R);
   for (int64_t r = 1; r < R; ++r)
     os << llvm::formatv("      %r{0} = arith.constant {0} : index\n"
                         "      %row{0} = arith.addi %row0, %r{0} : index\n",

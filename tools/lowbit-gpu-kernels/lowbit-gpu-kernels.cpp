@@ -36,6 +36,9 @@ static cl::list<std::string>
                cl::desc("W4A16 GEMV shapes as MxNxKgG (e.g. 1x4096x4096g128)"));
 static cl::opt<std::string> chip("chip", cl::init("sm_90"),
                                  cl::desc("The GPU (sm_80, sm_90, ...)"));
+static cl::opt<int64_t>
+    rowsPerWarp("rows-per-warp", cl::init(2),
+                cl::desc("Output rows each warp computes (1 to 4)"));
 static cl::opt<std::string>
     emit("emit", cl::init("all"),
          cl::desc("mlir or ptx: print that to stdout; all: write -o DIR"));
@@ -81,6 +84,7 @@ int main(int argc, char **argv) {
     lbgpu::GemvShape shape;
     if (!parseShape(text, shape))
       return fail("--gemv " + text + ": expected MxNxKgG, e.g. 1x4096x4096g128");
+    shape.rowsPerWarp = rowsPerWarp;
     shapes.push_back(shape);
   }
 
@@ -126,7 +130,7 @@ int main(int argc, char **argv) {
                               "{6}\n",
                               lbgpu::gemvKernelName(shape), shape.m, shape.n,
                               shape.k, shape.group,
-                              shape.n / lbgpu::kGemvRowsPerBlock,
+                              shape.n / lbgpu::gemvRowsPerBlock(shape),
                               lbgpu::kGemvThreadsPerBlock)
                     .str();
   if (int status = writeFile(output + "/kernels.mlir", ir))

@@ -32,19 +32,26 @@
 namespace mlir::lowbit::gpu {
 
 /// One W4A16 GEMV kernel: M activation rows, an N x K weight, groups of G.
+/// `rowsPerWarp` output rows share each warp (more bytes in flight a warp).
 struct GemvShape {
   int64_t m = 1, n = 0, k = 0, group = 128;
+  int64_t rowsPerWarp = 2;
 };
 
-/// Rows each block computes (warps per block times rows per warp).
-constexpr int64_t kGemvRowsPerBlock = 8;
 constexpr int64_t kGemvThreadsPerBlock = 128;
+
+/// Rows each block computes (warps per block times rows per warp); the
+/// grid is N / gemvRowsPerBlock blocks of kGemvThreadsPerBlock threads.
+inline int64_t gemvRowsPerBlock(const GemvShape &shape) {
+  return shape.rowsPerWarp * (kGemvThreadsPerBlock / 32);
+}
 
 /// The kernel's symbol, e.g. gemv_w4g128_m1_n4096_k4096.
 std::string gemvKernelName(const GemvShape &shape);
 
 /// Checks that the kernel can be generated (K and G multiples of 32, G
-/// dividing K, N a multiple of the rows per block, 1 <= M <= 16).
+/// dividing K, N a multiple of the rows per block, 1 <= M <= 16, 1 to 4
+/// rows a warp).
 llvm::Error verifyGemvShape(const GemvShape &shape);
 
 /// The kernels as a gpu.module @lowbit_kernels (with an #nvvm.target for
