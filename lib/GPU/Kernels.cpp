@@ -193,9 +193,12 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
               "        %p{0}_{1}_{2} = arith.addf %q{0}_{1}_{2}, %p{0}_{1}_{3} "
               "fastmath<contract> : vector<8xf16>\n",
               r, i, t, t - 1);
-        // Halve the eight f16 sums twice in f16, then two f32 lanes.
-        chunk << llvm::formatv(
-            "        %h8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 [4, 5, 6, 7] : vector<8xf16>, vector<8xf16>\n"
+        // Up to four activation rows, halve the eight f16 sums twice in f16
+        // (fewer conversions); past that the extra values spill, so the
+        // eight go to f32 at once.
+        if (m <= 4)
+          chunk << llvm::formatv(
+"        %h8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 [4, 5, 6, 7] : vector<8xf16>, vector<8xf16>\n"
             "        %l8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 [0, 1, 2, 3] : vector<8xf16>, vector<8xf16>\n"
             "        %f4{0}_{1} = arith.addf %l8{0}_{1}, %h8{0}_{1} : "
             "vector<4xf16>\n"
@@ -206,7 +209,16 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
             "        %e{0}_{1} = arith.extf %f2{0}_{1} : vector<2xf16> to "
             "vector<2xf32>\n"
             "        %d{0}_{1} = vector.reduction <add>, %e{0}_{1} "
-            "fastmath<reassoc> : vector<2xf32> into f32\n"
+            "fastmath<reassoc> : vector<2xf32> into f32\n",
+              r, i);
+        else
+          chunk << llvm::formatv(
+              "        %e{0}_{1} = arith.extf %p{0}_{1}_3 : vector<8xf16> to "
+              "vector<8xf32>\n"
+              "        %d{0}_{1} = vector.reduction <add>, %e{0}_{1} "
+              "fastmath<reassoc> : vector<8xf32> into f32\n",
+              r, i);
+        chunk << llvm::formatv(
             // mulf + addf that may contract: math.fma would become a
             // libdevice call.
             "        %g{0}_{1} = arith.mulf %d{0}_{1}, %s{0} fastmath<contract> "
