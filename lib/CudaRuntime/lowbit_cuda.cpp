@@ -126,6 +126,16 @@ const Driver *ready(int device, int &code) {
   code = LOWBIT_CUDA_OK;
   return cu;
 }
+
+/// Runs one driver call with device 0's context current and checks it.
+template <typename Call> int callDriver(const char *what, Call call) {
+  int code;
+  const Driver *cu = ready(0, code);
+  if (!cu)
+    return code;
+  return check(*cu, call(*cu), what) ? LOWBIT_CUDA_OK
+                                     : LOWBIT_CUDA_DRIVER_ERROR;
+}
 } // namespace
 
 struct lowbit_cuda_module {
@@ -190,55 +200,34 @@ int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
 }
 
 int lowbit_cuda_synchronize(void) {
-  int code;
-  const Driver *cu = ready(0, code);
-  if (!cu)
-    return code;
-  return check(*cu, cu->cuCtxSynchronize(), "cuCtxSynchronize")
-             ? LOWBIT_CUDA_OK
-             : LOWBIT_CUDA_DRIVER_ERROR;
+  return callDriver("cuCtxSynchronize",
+                    [](const Driver &cu) { return cu.cuCtxSynchronize(); });
 }
 
 int lowbit_cuda_malloc(size_t bytes, uint64_t *out) {
-  int code;
-  const Driver *cu = ready(0, code);
-  if (!cu)
-    return code;
-  CUdeviceptr pointer;
-  if (!check(*cu, cu->cuMemAlloc(&pointer, bytes), "cuMemAlloc"))
-    return LOWBIT_CUDA_DRIVER_ERROR;
-  *out = pointer;
-  return LOWBIT_CUDA_OK;
+  return callDriver("cuMemAlloc", [&](const Driver &cu) {
+    CUdeviceptr pointer = 0;
+    CUresult result = cu.cuMemAlloc(&pointer, bytes);
+    *out = pointer;
+    return result;
+  });
 }
 
 int lowbit_cuda_free(uint64_t pointer) {
-  int code;
-  const Driver *cu = ready(0, code);
-  if (!cu)
-    return code;
-  return check(*cu, cu->cuMemFree(pointer), "cuMemFree")
-             ? LOWBIT_CUDA_OK
-             : LOWBIT_CUDA_DRIVER_ERROR;
+  return callDriver("cuMemFree",
+                    [&](const Driver &cu) { return cu.cuMemFree(pointer); });
 }
 
 int lowbit_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes) {
-  int code;
-  const Driver *cu = ready(0, code);
-  if (!cu)
-    return code;
-  return check(*cu, cu->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD")
-             ? LOWBIT_CUDA_OK
-             : LOWBIT_CUDA_DRIVER_ERROR;
+  return callDriver("cuMemcpyHtoD", [&](const Driver &cu) {
+    return cu.cuMemcpyHtoD(dst, src, bytes);
+  });
 }
 
 int lowbit_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes) {
-  int code;
-  const Driver *cu = ready(0, code);
-  if (!cu)
-    return code;
-  return check(*cu, cu->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH")
-             ? LOWBIT_CUDA_OK
-             : LOWBIT_CUDA_DRIVER_ERROR;
+  return callDriver("cuMemcpyDtoH", [&](const Driver &cu) {
+    return cu.cuMemcpyDtoH(dst, src, bytes);
+  });
 }
 
 void lowbit_cuda_unload(lowbit_cuda_module *module) {
