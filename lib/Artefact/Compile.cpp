@@ -7,8 +7,7 @@
 // the weights where the runtime has mapped them. LLVM then optimizes and
 // compiles the module to an object file, ld.lld links it into model.so, and
 // the weights, the manifest and the tokenizer are written beside it. The
-// module is split into one part per core, optimized and compiled in
-// parallel.
+// module is split into parts that are optimized and compiled on every core.
 //
 //===----------------------------------------------------------------------===//
 
@@ -339,11 +338,10 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(triple);
   // LLVM's optimizer and code generator work on one module at a time: cut
-  // the module into one part per core (each nest is a function of its own,
-  // so little is lost) and compile the parts on threads, each in a context
-  // of its own, into object files that the linker joins.
-  // More parts than cores, taken from a shared counter, keep every core busy
-  // when the parts differ in size.
+  // the module into parts (each nest is a function of its own, so little is
+  // lost) and compile them on threads, each in a context of its own, into
+  // object files that the linker joins. Four parts a core, taken from a
+  // shared counter, keep every core busy when the parts differ in size.
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   unsigned parts = 4 * cores;
   std::vector<llvm::SmallString<0>> bitcodes;

@@ -12,7 +12,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -33,10 +32,24 @@
 using namespace mlir;
 using namespace mlir::lowbit::gpu;
 
-
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
+
+namespace {
+/// Collects the diagnostics emitted while it lives, with their locations,
+/// for an error message.
+struct DiagnosticCollector {
+  explicit DiagnosticCollector(MLIRContext *context)
+      : handler(context, [this](Diagnostic &diagnostic) {
+          llvm::raw_string_ostream(text)
+              << diagnostic.getLocation() << ": " << diagnostic << "\n";
+          return success();
+        }) {}
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+} // namespace
 
 std::string mlir::lowbit::gpu::gemvKernelName(const GemvShape &shape) {
   return llvm::formatv("gemv_w4g{0}_m{1}_n{2}_k{3}", shape.group, shape.m,
@@ -45,12 +58,13 @@ std::string mlir::lowbit::gpu::gemvKernelName(const GemvShape &shape) {
 }
 
 llvm::Error mlir::lowbit::gpu::verifyGemvShape(const GemvShape &shape) {
-  std::string name = llvm::formatv("M={0} N={1} K={2} G={3}", shape.m,
-                                   shape.n, shape.k, shape.group);
+  std::string name = llvm::formatv("M={0} N={1} K={2} G={3}", shape.m, shape.n,
+                                   shape.k, shape.group);
   if (shape.m < 1 || shape.m > 16)
     return makeError("GEMV " + name + ": M must be in [1, 16]");
   if (shape.group < 32 || shape.group % 32)
-    return makeError("GEMV " + name + ": the group size must be a multiple "
+    return makeError("GEMV " + name +
+                     ": the group size must be a multiple "
                      "of 32");
   if (shape.k < shape.group || shape.k % shape.group)
     return makeError("GEMV " + name + ": the group size must divide K");
@@ -72,12 +86,18 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   std::string wType = llvm::formatv("memref<{0}x{1}xi32>", n, k / 8);
   std::string sType = llvm::formatv("memref<{0}x{1}xf16>", n, k / g);
   std::string yType = llvm::formatv("memref<{0}x{1}xf16>", m, n);
-  auto accumulators = [&](llvm::StringRef prefix) {
+  // The R x m accumulators named %<prefix><r>_<i>, comma-separated; with
+  // `init`, each as `name = init(index)` for iter_args.
+  auto accumulators = [&](llvm::StringRef prefix,
+                          llvm::function_ref<std::string(int64_t)> init =
+                              nullptr) {
     std::string list;
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t i = 0; i < m; ++i)
-        list += llvm::formatv("{0}{1}%{2}{3}_{4}", list.empty() ? "" : ", ",
-                              "", prefix, r, i);
+    for (int64_t index = 0; index < R * m; ++index) {
+      list += llvm::formatv("{0}%{1}{2}_{3}", index ? ", " : "", prefix,
+                            index / m, index % m);
+      if (init)
+        list += " = " + init(index);
+    }
     return list;
   };
   std::string f32s;
@@ -87,8 +107,7 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   os << llvm::formatv(
       "    gpu.func @{0}(%x: {1}, %w: {2}, %s: {3}, %y: {4}) kernel "
       "attributes {{known_block_size = array<i32: {5}, 1, 1>} {{\n",
-      gemvKernelName(shape), xType, wType, sType, yType,
-      kGemvThreadsPerBlock);
+      gemvKernelName(shape), xType, wType, sType, yType, kGemvThreadsPerBlock);
   os << llvm::formatv(R"(      %c0 = arith.constant 0 : index
       %c4 = arith.constant 4 : index
       %c32 = arith.constant 32 : index
@@ -127,8 +146,7 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
     os << llvm::formatv("      %off{0} = arith.constant {1} : index\n", u,
                         32 * u);
   for (int64_t offset : {16, 8, 4, 2, 1})
-    os << llvm::formatv("      %lane{0} = arith.constant {0} : i32\n",
-                        offset);
+    os << llvm::formatv("      %lane{0} = arith.constant {0} : i32\n", offset);
 
   // One chunk of 32 codes per row: its loads, dequantization and products.
   // Values get `tag` in their names; `in` and the tag's %n are the
@@ -140,13 +158,13 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
                         llvm::StringRef in) {
     std::string text;
     llvm::raw_string_ostream chunk(text);
-  chunk << "        %wcol = arith.muli {C}, %c4 : index\n"
-          "        %xcol = arith.muli {C}, %c32 : index\n"
-          "        %group = arith.divui {C}, %chunksPerGroup : index\n";
+    chunk << "        %wcol = arith.muli {C}, %c4 : index\n"
+             "        %xcol = arith.muli {C}, %c32 : index\n"
+             "        %group = arith.divui {C}, %chunksPerGroup : index\n";
     for (int64_t r = 0; r < R; ++r)
       chunk << llvm::formatv("        %w{0} = vector.load %w[%row{0}, %wcol] "
-                          "{{alignment = 16 : i64} : {1}, vector<4xi32>\n",
-                          r, wType);
+                             "{{alignment = 16 : i64} : {1}, vector<4xi32>\n",
+                             r, wType);
     for (int64_t r = 0; r < R; ++r)
       chunk << llvm::formatv(
           "        %sh{0} = memref.load %s[%row{0}, %group] : {1}\n"
@@ -156,36 +174,40 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
       for (int64_t t = 0; t < 4; ++t) {
         if (t)
           chunk << llvm::formatv(
-              "        %xc{0}_{1} = arith.addi %xcol, %xoff{1} : index\n", i, t);
+              "        %xc{0}_{1} = arith.addi %xcol, %xoff{1} : index\n", i,
+              t);
         chunk << llvm::formatv("        %x{0}_{1} = vector.load %x[%m{0}, {2}] "
-                            "{{alignment = 16 : i64} : {3}, vector<8xf16>\n",
-                            i, t,
-                            t ? llvm::formatv("%xc{0}_{1}", i, t).str()
-                              : std::string("%xcol"),
-                            xType);
+                               "{{alignment = 16 : i64} : {3}, vector<8xf16>\n",
+                               i, t,
+                               t ? llvm::formatv("%xc{0}_{1}", i, t).str()
+                                 : std::string("%xcol"),
+                               xType);
       }
     for (int64_t r = 0; r < R; ++r) {
       for (int64_t t = 0; t < 4; ++t) {
         std::string word = llvm::formatv("%w{0}", r);
         if (t) {
           chunk << llvm::formatv("        %ws{0}_{1} = arith.shrui %w{0}, "
-                              "%shift{1} : vector<4xi32>\n",
-                              r, t);
+                                 "%shift{1} : vector<4xi32>\n",
+                                 r, t);
           word = llvm::formatv("%ws{0}_{1}", r, t);
         }
         chunk << llvm::formatv(
             "        %wm{0}_{1} = arith.andi {2}, %mask : vector<4xi32>\n"
-            "        %wo{0}_{1} = arith.ori %wm{0}_{1}, %magic : vector<4xi32>\n"
+            "        %wo{0}_{1} = arith.ori %wm{0}_{1}, %magic : "
+            "vector<4xi32>\n"
             "        %wf{0}_{1} = vector.bitcast %wo{0}_{1} : vector<4xi32> to "
             "vector<8xf16>\n"
-            "        %v{0}_{1} = arith.subf %wf{0}_{1}, %bias : vector<8xf16>\n",
+            "        %v{0}_{1} = arith.subf %wf{0}_{1}, %bias : "
+            "vector<8xf16>\n",
             r, t, word);
       }
       // Four products of each lane element in f16 (|code| <= 8), then f32.
       for (int64_t i = 0; i < m; ++i) {
-        chunk << llvm::formatv("        %p{0}_{1}_0 = arith.mulf %v{0}_0, %x{1}_0 "
-                            "fastmath<contract> : vector<8xf16>\n",
-                            r, i);
+        chunk << llvm::formatv(
+            "        %p{0}_{1}_0 = arith.mulf %v{0}_0, %x{1}_0 "
+            "fastmath<contract> : vector<8xf16>\n",
+            r, i);
         for (int64_t t = 1; t < 4; ++t)
           chunk << llvm::formatv(
               "        %q{0}_{1}_{2} = arith.mulf %v{0}_{2}, %x{1}_{2} "
@@ -198,18 +220,22 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
         // eight go to f32 at once.
         if (m <= 4)
           chunk << llvm::formatv(
-"        %h8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 [4, 5, 6, 7] : vector<8xf16>, vector<8xf16>\n"
-            "        %l8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 [0, 1, 2, 3] : vector<8xf16>, vector<8xf16>\n"
-            "        %f4{0}_{1} = arith.addf %l8{0}_{1}, %h8{0}_{1} : "
-            "vector<4xf16>\n"
-            "        %h4{0}_{1} = vector.shuffle %f4{0}_{1}, %f4{0}_{1} [2, 3] : vector<4xf16>, vector<4xf16>\n"
-            "        %l4{0}_{1} = vector.shuffle %f4{0}_{1}, %f4{0}_{1} [0, 1] : vector<4xf16>, vector<4xf16>\n"
-            "        %f2{0}_{1} = arith.addf %l4{0}_{1}, %h4{0}_{1} : "
-            "vector<2xf16>\n"
-            "        %e{0}_{1} = arith.extf %f2{0}_{1} : vector<2xf16> to "
-            "vector<2xf32>\n"
-            "        %d{0}_{1} = vector.reduction <add>, %e{0}_{1} "
-            "fastmath<reassoc> : vector<2xf32> into f32\n",
+              "        %h8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 "
+              "[4, 5, 6, 7] : vector<8xf16>, vector<8xf16>\n"
+              "        %l8{0}_{1} = vector.shuffle %p{0}_{1}_3, %p{0}_{1}_3 "
+              "[0, 1, 2, 3] : vector<8xf16>, vector<8xf16>\n"
+              "        %f4{0}_{1} = arith.addf %l8{0}_{1}, %h8{0}_{1} : "
+              "vector<4xf16>\n"
+              "        %h4{0}_{1} = vector.shuffle %f4{0}_{1}, %f4{0}_{1} [2, "
+              "3] : vector<4xf16>, vector<4xf16>\n"
+              "        %l4{0}_{1} = vector.shuffle %f4{0}_{1}, %f4{0}_{1} [0, "
+              "1] : vector<4xf16>, vector<4xf16>\n"
+              "        %f2{0}_{1} = arith.addf %l4{0}_{1}, %h4{0}_{1} : "
+              "vector<2xf16>\n"
+              "        %e{0}_{1} = arith.extf %f2{0}_{1} : vector<2xf16> to "
+              "vector<2xf32>\n"
+              "        %d{0}_{1} = vector.reduction <add>, %e{0}_{1} "
+              "fastmath<reassoc> : vector<2xf32> into f32\n",
               r, i);
         else
           chunk << llvm::formatv(
@@ -221,9 +247,11 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
         chunk << llvm::formatv(
             // mulf + addf that may contract: math.fma would become a
             // libdevice call.
-            "        %g{0}_{1} = arith.mulf %d{0}_{1}, %s{0} fastmath<contract> "
+            "        %g{0}_{1} = arith.mulf %d{0}_{1}, %s{0} "
+            "fastmath<contract> "
             ": f32\n"
-            "        %n{0}_{1} = arith.addf %g{0}_{1}, %a{0}_{1} fastmath<contract> "
+            "        %n{0}_{1} = arith.addf %g{0}_{1}, %a{0}_{1} "
+            "fastmath<contract> "
             ": f32\n",
             r, i);
       }
@@ -240,16 +268,11 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   // Lanes take chunks lane-strided (a warp's loads of one row are 512
   // consecutive bytes), `unroll` chunks a step so that that many 16-byte
   // loads per row are in flight; the chunks left over take a second loop.
-    const int64_t unroll = m == 1 ? 4 : m <= 4 ? 2 : 1;
+  const int64_t unroll = m == 1 ? 4 : m <= 4 ? 2 : 1;
   // Past four rows of activations the registers are spent on those rows:
   // a single lane-strided loop, which LLVM cannot unroll, keeps them in
   // registers.
   const int64_t steps = m > 4 ? 0 : k / 32 / (32 * unroll);
-  std::string inits;
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t i = 0; i < m; ++i)
-      inits += llvm::formatv("{0}%a{1}_{2} = %zero", inits.empty() ? "" : ", ",
-                             r, i);
   os << llvm::formatv("      %steps = arith.constant {0} : index\n"
                       "      %c1 = arith.constant 1 : index\n"
                       "      %stride = arith.constant {1} : index\n"
@@ -257,7 +280,8 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
                       "iter_args({3}) -> ({4}) {{\n"
                       "        %itBase = arith.muli %it, %stride : index\n"
                       "        %base = arith.addi %itBase, %lane : index\n",
-                      steps, 32 * unroll, R * m, inits, f32s);
+                      steps, 32 * unroll, R * m,
+                      accumulators("a", [](int64_t) { return "%zero"; }), f32s);
   for (int64_t u = 0; u < unroll; ++u) {
     std::string tag = llvm::formatv("u{0}", u);
     os << llvm::formatv("        %chunk{0} = arith.addi %base, %off{0} : "
@@ -266,18 +290,18 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
     writeChunk(tag, llvm::formatv("%chunk{0}", u).str(),
                u ? llvm::formatv("%u{0}n", u - 1).str() : "%a");
   }
-  os << "        scf.yield " << accumulators("u" + std::to_string(unroll - 1) + "n")
-     << " : " << f32s << "\n      }\n";
-  std::string restInits;
-  for (int64_t index = 0; index < R * m; ++index)
-    restInits += llvm::formatv("{0}%b{1}_{2} = %main#{3}",
-                               restInits.empty() ? "" : ", ", index / m,
-                               index % m, index);
-  os << llvm::formatv("      %restStart = arith.constant {0} : index\n"
-                      "      %rest = arith.addi %restStart, %lane : index\n"
-                      "      %sums:{1} = scf.for %c = %rest to %chunks step "
-                      "%c32 iter_args({2}) -> ({3}) {{\n",
-                      32 * unroll * steps, R * m, restInits, f32s);
+  os << "        scf.yield "
+     << accumulators("u" + std::to_string(unroll - 1) + "n") << " : " << f32s
+     << "\n      }\n";
+  os << llvm::formatv(
+      "      %restStart = arith.constant {0} : index\n"
+      "      %rest = arith.addi %restStart, %lane : index\n"
+      "      %sums:{1} = scf.for %c = %rest to %chunks step "
+      "%c32 iter_args({2}) -> ({3}) {{\n",
+      32 * unroll * steps, R * m,
+      accumulators(
+          "b", [](int64_t index) { return "%main#" + std::to_string(index); }),
+      f32s);
   writeChunk("r", "%c", "%b");
   os << "        scf.yield " << accumulators("rn") << " : " << f32s << "\n";
   os << "      }\n";
@@ -328,35 +352,26 @@ mlir::lowbit::gpu::buildGemvKernels(MLIRContext &context,
   }
   os << "  }\n}\n";
   context.loadDialect<arith::ArithDialect, mlir::gpu::GPUDialect,
-                      math::MathDialect, memref::MemRefDialect,
-                      NVVM::NVVMDialect, scf::SCFDialect,
+                      memref::MemRefDialect, NVVM::NVVMDialect, scf::SCFDialect,
                       vector::VectorDialect>();
-  std::string diagnostics;
-  OwningOpRef<ModuleOp> module;
-  {
-    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diagnostic) {
-      llvm::raw_string_ostream(diagnostics)
-          << diagnostic.getLocation() << ": " << diagnostic << "\n";
-      return success();
-    });
-    module = parseSourceString<ModuleOp>(text, &context, "lowbit-kernels");
-  }
+  DiagnosticCollector diagnostics(&context);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(text, &context, "lowbit-kernels");
   if (!module) {
-    // Show the generated lines around the error: this is a LowBit bug.
-    if (const char *dump = std::getenv("LOWBIT_DUMP_KERNELS"))
-      if (std::error_code error; true) {
-        llvm::raw_fd_ostream file(dump, error);
-        file << text;
-      }
+    // A LowBit bug: the locations point into the generated text.
+    if (const char *dump = std::getenv("LOWBIT_DUMP_KERNELS")) {
+      std::error_code error;
+      llvm::raw_fd_ostream(dump, error) << text;
+    }
     return makeError("the generated GPU kernels do not parse (a LowBit "
                      "bug; LOWBIT_DUMP_KERNELS=FILE writes them): " +
-                     diagnostics);
+                     diagnostics.text);
   }
   return module;
 }
 
-llvm::Expected<std::string> mlir::lowbit::gpu::lowerToPtx(ModuleOp module,
-                                                          llvm::StringRef chip) {
+llvm::Expected<std::string>
+mlir::lowbit::gpu::lowerToPtx(ModuleOp module, llvm::StringRef chip) {
   PassManager pm(module.getContext());
   mlir::gpu::GPUToNVVMPipelineOptions options;
   options.cubinChip = chip.str();
@@ -365,15 +380,10 @@ llvm::Expected<std::string> mlir::lowbit::gpu::lowerToPtx(ModuleOp module,
   options.optLevel = 3;
   options.kernelUseBarePtrCallConv = true;
   mlir::gpu::buildLowerToNVVMPassPipeline(pm, options);
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(module.getContext(),
-                                  [&](Diagnostic &diagnostic) {
-                                    llvm::raw_string_ostream(diagnostics)
-                                        << diagnostic << "\n";
-                                    return success();
-                                  });
+  DiagnosticCollector diagnostics(module.getContext());
   if (failed(pm.run(module)))
-    return makeError("lowering the GPU kernels to PTX failed: " + diagnostics);
+    return makeError("lowering the GPU kernels to PTX failed: " +
+                     diagnostics.text);
   std::string ptx;
   module.walk([&](mlir::gpu::BinaryOp binary) {
     for (Attribute object : binary.getObjects())
@@ -408,11 +418,12 @@ mlir::lowbit::gpu::assemblePtx(llvm::StringRef ptx, llvm::StringRef chip,
   if (!ptxas)
     return ptxas.takeError();
   llvm::SmallString<128> input, output, log;
-  if (std::error_code error =
-          llvm::sys::fs::createTemporaryFile("lowbit", "ptx", input))
-    return makeError("cannot create a temporary file: " + error.message());
-  llvm::sys::fs::createTemporaryFile("lowbit", "cubin", output);
-  llvm::sys::fs::createTemporaryFile("lowbit", "log", log);
+  for (auto [path, suffix] :
+       {std::pair{&input, "ptx"}, std::pair{&output, "cubin"},
+        std::pair{&log, "log"}})
+    if (std::error_code error =
+            llvm::sys::fs::createTemporaryFile("lowbit", suffix, *path))
+      return makeError("cannot create a temporary file: " + error.message());
   auto cleanup = llvm::make_scope_exit([&] {
     llvm::sys::fs::remove(input);
     llvm::sys::fs::remove(output);
@@ -427,18 +438,18 @@ mlir::lowbit::gpu::assemblePtx(llvm::StringRef ptx, llvm::StringRef chip,
   }
   std::string arch = "-arch=" + chip.str();
   llvm::SmallVector<llvm::StringRef> args = {*ptxas, arch, "-O3", "-v",
-                                             input, "-o", output};
+                                             input,  "-o", output};
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log.str(),
                                                 log.str()};
   std::string errorMessage;
-  int status = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt,
-                                         redirects, 0, 0, &errorMessage);
+  int status = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, redirects,
+                                         0, 0, &errorMessage);
   auto logText = llvm::MemoryBuffer::getFile(log);
   std::string logString = logText ? (*logText)->getBuffer().str() : "";
   if (status != 0)
     return makeError("ptxas failed" +
-                     (errorMessage.empty() ? "" : ": " + errorMessage) +
-                     "\n" + logString);
+                     (errorMessage.empty() ? "" : ": " + errorMessage) + "\n" +
+                     logString);
   if (report)
     *report = logString;
   auto cubin = llvm::MemoryBuffer::getFile(output, /*IsText=*/false);
