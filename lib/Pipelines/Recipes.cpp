@@ -11,13 +11,41 @@ using namespace mlir::lowbit;
 
 namespace {
 
+/// The name the model builders give the LM head.
+constexpr llvm::StringLiteral kHeadLayer = "output";
+
+/// The layers every pass of a recipe but the head's leaves alone: the
+/// user's, and the LM head, which has a format of its own (`head`).
+std::string skipped(const RecipeOptions &options) {
+  if (StringRef(options.skip).trim().empty())
+    return kHeadLayer.str();
+  return options.skip + "," + kHeadLayer.str();
+}
+
 QuantizeWeightsPassOptions weights(const RecipeOptions &options,
                                    StringRef format, int64_t group) {
   QuantizeWeightsPassOptions pass;
   pass.format = format.str();
   pass.group = group;
-  pass.skip = options.skip;
+  pass.skip = skipped(options);
   return pass;
+}
+
+/// The LM head is the largest layer of a small model (SmolLM2-135M's is a
+/// fifth of its weights, tied to the embedding) and dominates decode time
+/// if left in float; per-channel int8 leaves its logits within noise (as
+/// llama.cpp keeps the head at 6-8 bits in its 4-bit formats). It is
+/// quantized last, weight-only, round to nearest; `head=f32` or naming it
+/// in `skip` keeps it in float.
+void addHead(OpPassManager &pm, const RecipeOptions &options) {
+  if (StringRef(options.head) == "f32")
+    return;
+  QuantizeWeightsPassOptions pass;
+  pass.format = options.head;
+  pass.group = 0;
+  pass.skip = options.skip;
+  pass.only = kHeadLayer.str();
+  pm.addPass(createQuantizeWeightsPass(pass));
 }
 
 /// GPTQ with act-order; below 4 bits with zero points (unsigned codes), as
@@ -39,7 +67,7 @@ SmoothPassOptions smoothing(const RecipeOptions &options, SmoothMethod method,
   pass.alpha = options.alpha;
   pass.stats = options.stats;
   pass.group = group;
-  pass.skip = options.skip;
+  pass.skip = skipped(options);
   return pass;
 }
 
@@ -48,14 +76,14 @@ QuantizeActivationsPassOptions activations(const RecipeOptions &options,
   QuantizeActivationsPassOptions pass;
   pass.format = format.str();
   pass.group = group;
-  pass.skip = options.skip;
+  pass.skip = skipped(options);
   return pass;
 }
 
 ReorderChannelsPassOptions reorder(const RecipeOptions &options) {
   ReorderChannelsPassOptions pass;
   pass.stats = options.stats;
-  pass.skip = options.skip;
+  pass.skip = skipped(options);
   return pass;
 }
 
@@ -125,7 +153,7 @@ void buildW4A4SvdQuant(OpPassManager &pm, const RecipeOptions &options) {
       createSmoothPass(smoothing(options, SmoothMethod::smoothquant, 0)));
   LowRankSplitPassOptions lowRank;
   lowRank.rank = options.rank;
-  lowRank.skip = options.skip;
+  lowRank.skip = skipped(options);
   pm.addPass(createLowRankSplitPass(lowRank));
   buildW4A4Rtn(pm, options);
 }
@@ -138,7 +166,7 @@ void buildW2Ptq161(OpPassManager &pm, const RecipeOptions &options) {
   // Both parts keep whole groups of the rest's scheme.
   salient.multiple = options.group > 0 ? options.group : 1;
   salient.format = "i4";
-  salient.skip = options.skip;
+  salient.skip = skipped(options);
   pm.addPass(createSplitSalientPass(salient));
   pm.addPass(
       createQuantizeWeightsPass(gptq(options, "i2", /*symmetric=*/false)));
@@ -206,7 +234,15 @@ const Recipe kRecipes[] = {
 llvm::ArrayRef<Recipe> mlir::lowbit::getRecipes() { return kRecipes; }
 
 void mlir::lowbit::registerLowBitRecipes() {
+  // Every recipe ends with the LM head's pass: the passes before it have
+  // left the head alone, so smoothing and activation quantization see it in
+  // float as they always did.
   for (const Recipe &recipe : kRecipes)
-    PassPipelineRegistration<RecipeOptions>(recipe.name, recipe.description,
-                                            recipe.build);
+    PassPipelineRegistration<RecipeOptions>(
+        recipe.name, recipe.description,
+        [build = recipe.build](OpPassManager &pm,
+                               const RecipeOptions &options) {
+          build(pm, options);
+          addHead(pm, options);
+        });
 }

@@ -82,6 +82,8 @@ private:
   void rewriteLayer(LayerJob &job);
 
   std::optional<LayerNameFilter> skipped;
+  /// The layers `only` selects; none when it is empty.
+  std::optional<LayerNameFilter> selected;
   llvm::StringMap<LayerStatistics> layerStats;
   /// The job of each (layer name, weight constant) pair, and the pairs
   /// already diagnosed.
@@ -104,7 +106,8 @@ FailureOr<QuantSchemeAttr> QuantizeWeightsPass::buildScheme() {
 }
 
 bool QuantizeWeightsPass::isSkipped(StringRef name) const {
-  return skipped && skipped->matches(name);
+  return (skipped && skipped->matches(name)) ||
+         (selected && !selected->matches(name));
 }
 
 /// Whether `value` is all zeros: a zero fill or a zero splat constant.
@@ -306,6 +309,9 @@ void QuantizeWeightsPass::runOnOperation() {
   if (failed(scheme))
     return signalPassFailure();
   skipped.emplace(skip);
+  selected.reset();
+  if (!StringRef(only).trim().empty())
+    selected.emplace(only);
 
   if (method == WeightQuantMethod::gptq && (damp < 0.0 || blockSize <= 0)) {
     emitError(module.getLoc())

@@ -9,6 +9,8 @@
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="format=f8E4M3FN" | FileCheck %s --check-prefix=FP8
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="skip=blk.0.attn_q,attn_output" | FileCheck %s --check-prefix=SKIP
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="skip=" | FileCheck %s --check-prefix=ALL
+// RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="format=i8 skip= only=output" | FileCheck %s --check-prefix=ONLY
+// RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="only=output" | FileCheck %s --check-prefix=NONE
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="ic-group=4" | FileCheck %s --check-prefix=IC
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="ic-group=4 method=gptq stats=%S/Inputs/stats.mlir" | FileCheck %s --check-prefix=IC
 // RUN: quant-opt %S/Inputs/layers.mlir --lowbit-quantize-weights="method=gptq stats=%S/Inputs/stats.mlir group=32" | FileCheck %s --check-prefix=GPTQ
@@ -66,6 +68,12 @@
 // ALL-NOT: linalg.matmul
 // ALL-COUNT-3: lowbit.linear
 // ALL-NOT: linalg.matmul
+
+// `only` quantizes the layers it names; `skip` still wins over it.
+// ONLY: linalg.matmul {{.*}}{lowbit.name = "blk.0.attn_q"}
+// ONLY: linalg.matmul {{.*}}{lowbit.name = "blk.0.attn_output"}
+// ONLY: lowbit.linear {{.*}} scheme<i8, per_channel, scale = f16> {lowbit.name = "output"}
+// NONE-NOT: lowbit.linear
 
 // GPTQ changes the codes, not the IR's shape.
 // GPTQ:  lowbit.linear {{.*}} scheme<i4, per_group<32>, scale = f16> {lowbit.name = "blk.0.attn_q"} : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>) -> tensor<4x16xf32>

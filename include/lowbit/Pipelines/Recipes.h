@@ -44,8 +44,15 @@ struct RecipeOptions : public PassPipelineOptions<RecipeOptions> {
       llvm::cl::init(0.1)};
   PassOptions::Option<std::string> skip{
       *this, "skip",
-      llvm::cl::desc("Layers left in float (names or .suffixes)"),
-      llvm::cl::init("output")};
+      llvm::cl::desc("Layers left in float (names or .suffixes); naming "
+                     "`output` keeps the LM head in float too"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> head{
+      *this, "head",
+      llvm::cl::desc("Weight format of the LM head (the layer `output`), one "
+                     "scale per output channel and weight-only whatever the "
+                     "recipe; f32 leaves it in float"),
+      llvm::cl::init("i8")};
 };
 
 /// One recipe: its name, what it does, and how it builds its pipeline.

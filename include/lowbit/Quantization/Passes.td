@@ -55,7 +55,9 @@ def QuantizeWeightsPass : Pass<"lowbit-quantize-weights", "ModuleOp"> {
 
     Layers named in `skip` (a comma-separated list of names or name
     suffixes after a `.`: `output` matches `output` and `blk.0.output` but
-    not `blk.0.attn_output`) stay in float, as do named matmuls whose weight
+    not `blk.0.attn_output`) stay in float; when `only` is given, so do the
+    layers it does not name (a recipe quantizes the LM head in its own
+    format that way, before the other layers), as do named matmuls whose weight
     is not a constant f32 tensor of static shape or that are not of the
     transposed-B form: those get a remark, since a model may keep some
     layers in float on purpose. Errors (the pass fails) are: an invalid
@@ -117,7 +119,10 @@ def QuantizeWeightsPass : Pass<"lowbit-quantize-weights", "ModuleOp"> {
            "GPTQ: quantize columns by decreasing H_ii">,
     Option<"skip", "skip", "std::string", /*default=*/"\"output\"",
            "Comma-separated layer names or .suffixes left in float (default: "
-           "the LM head)">
+           "the LM head)">,
+    Option<"only", "only", "std::string", /*default=*/"\"\"",
+           "Comma-separated layer names or .suffixes to quantize, the others "
+           "left in float (empty: every layer not skipped)">
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Linear layers quantized">,
