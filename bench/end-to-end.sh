@@ -2,7 +2,9 @@
 # End-to-end tokens/s of SmolLM2-135M built ahead of time as float32, W8A8 and
 # W4A16 artefacts: each is compiled with quant-compile (the compile time is
 # printed too), then `lowbit-run generate DIR` prefills a 60-token prompt and
-# decodes 96 tokens by sampling (seeded, so the runs are repeatable).
+# decodes exactly 96 tokens by sampling (seeded, so the runs are repeatable;
+# --ignore-eos: a build that samples the end-of-text token early would
+# otherwise time fewer tokens).
 #
 #   bench/end-to-end.sh [WORKDIR]     # default: build/bench-artefacts
 set -euo pipefail
@@ -28,7 +30,7 @@ for recipe in none w8a8-rtn "w4a16-rtn{group=64}"; do
     >"$work/$name.compile.log" 2>&1
   compile=$(echo "$(date +%s.%N) - $start" | bc)
   line=$("$build/bin/lowbit-run" generate "$work/$name" --prompt "$prompt" \
-    -n 96 --temperature 0.7 --seed 1 | tail -n 1)
+    -n 96 --temperature 0.7 --seed 1 --ignore-eos | tail -n 1)
   echo "$recipe: $line"
   prefill=$(echo "$line" | sed -E 's/.*prefill: ([0-9]+) tokens in [0-9.]+ s \(([0-9.]+) tokens\/s\).*/\1 \2/')
   decode=$(echo "$line" | sed -E 's/.*decode: ([0-9]+) tokens in [0-9.]+ s \(([0-9.]+) tokens\/s\).*/\1 \2/')

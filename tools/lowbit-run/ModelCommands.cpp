@@ -107,17 +107,33 @@ private:
 } // namespace
 
 /// Index of the largest logit, or a sample from softmax(logits / T).
+/// Tokens whose probability is below e^-40 of the most likely one's (their
+/// logits more than 40 T below the largest) are left out of the sample:
+/// together they weigh under 49152 e^-40 ~ 2e-13 of a vocabulary's mass, and
+/// skipping them spares most of the exponentials (a decode step of a small
+/// model is a few milliseconds; a softmax over the vocabulary in double is
+/// a tenth of that).
 static int32_t pickToken(const float *logits, int64_t vocab,
                          double temperature, std::mt19937_64 &rng) {
+  const float *largest = std::max_element(logits, logits + vocab);
   if (temperature <= 0.0)
-    return int32_t(std::max_element(logits, logits + vocab) - logits);
-  double maxLogit = *std::max_element(logits, logits + vocab);
-  std::vector<double> weights(vocab);
-  for (int64_t i = 0; i < vocab; ++i)
-    weights[i] = std::exp((logits[i] - maxLogit) / temperature);
-  std::discrete_distribution<int32_t> distribution(weights.begin(),
-                                                   weights.end());
-  return distribution(rng);
+    return int32_t(largest - logits);
+  constexpr double kCutoff = 40.0;
+  double maxLogit = *largest;
+  double floor = maxLogit - kCutoff * temperature;
+  std::vector<std::pair<int32_t, double>> candidates;
+  double total = 0.0;
+  for (int64_t i = 0; i < vocab; ++i) {
+    if (logits[i] < floor)
+      continue;
+    total += std::exp((logits[i] - maxLogit) / temperature);
+    candidates.emplace_back(int32_t(i), total);
+  }
+  double draw = std::uniform_real_distribution<double>(0.0, total)(rng);
+  auto picked = std::upper_bound(
+      candidates.begin(), candidates.end(), draw,
+      [](double value, const auto &entry) { return value < entry.second; });
+  return picked == candidates.end() ? candidates.back().first : picked->first;
 }
 
 /// The bytes of a model's weight blobs, each once (tied embeddings share
@@ -193,6 +209,55 @@ static llvm::Error openArtefact(llvm::StringRef directory,
   return llvm::Error::success();
 }
 
+/// The logits of the last token of a span: what a model's forward step
+/// gives the generation loop. The pointer stays valid until the next call.
+using ForwardStep =
+    llvm::function_ref<llvm::Expected<const float *>(llvm::ArrayRef<int32_t>)>;
+
+/// The generation loop of both kinds of model: prefills the prompt, samples
+/// or picks each next token, prints the text as it comes, and ends with a
+/// line of prefill and decode tokens/s. Stops at the end-of-text token
+/// unless `--ignore-eos` (benchmarks decode exactly -n tokens).
+static int generateTokens(const GenerateOptions &options,
+                          const ::lowbit::Tokenizer &tokenizer,
+                          llvm::ArrayRef<int32_t> prompt, int64_t vocab,
+                          ForwardStep forward) {
+  auto prefillStart = std::chrono::steady_clock::now();
+  llvm::Expected<const float *> logits = forward(prompt);
+  if (!logits)
+    return fail(llvm::toString(logits.takeError()));
+  double prefillSeconds = secondsSince(prefillStart);
+
+  std::mt19937_64 rng(options.seed);
+  int32_t next = pickToken(*logits, vocab, options.temperature, rng);
+  llvm::outs() << tokenizer.decode(prompt);
+  int32_t previous = prompt.back();
+  int64_t generated = 0;
+  auto decodeStart = std::chrono::steady_clock::now();
+  while (options.ignoreEos || next != tokenizer.getEos()) {
+    llvm::outs() << tokenizer.decodeToken(previous, next);
+    llvm::outs().flush();
+    if (++generated == options.tokens)
+      break;
+    logits = forward(next);
+    if (!logits)
+      return fail(llvm::toString(logits.takeError()));
+    previous = next;
+    next = pickToken(*logits, vocab, options.temperature, rng);
+  }
+  double decodeSeconds = secondsSince(decodeStart);
+  // The first token comes from the prefill: decode time covers the others.
+  llvm::outs() << "\n"
+               << llvm::format(
+                      "prefill: %zu tokens in %.3f s (%.1f tokens/s); decode: "
+                      "%lld tokens in %.3f s (%.1f tokens/s)\n",
+                      prompt.size(), prefillSeconds,
+                      prompt.size() / prefillSeconds, (long long)generated,
+                      decodeSeconds,
+                      generated > 1 ? (generated - 1) / decodeSeconds : 0.0);
+  return 0;
+}
+
 /// generate on an artefact directory: the same loop as on IR, through the
 /// C API.
 static int runGenerateArtefact(const GenerateOptions &options) {
@@ -216,38 +281,14 @@ static int runGenerateArtefact(const GenerateOptions &options) {
                 llvm::Twine(contextLength));
   int64_t vocab = lowbit_vocab_size(artefact.model);
   std::vector<float> logits(prompt.size() * vocab);
-  auto prefillStart = std::chrono::steady_clock::now();
-  if (lowbit_forward(artefact.model, prompt.data(), int64_t(prompt.size()),
-                     logits.data()) != LOWBIT_OK)
-    return fail(lowbit_last_error());
-  double prefillSeconds = secondsSince(prefillStart);
-  std::mt19937_64 rng(options.seed);
-  int32_t next = pickToken(logits.data() + (prompt.size() - 1) * vocab, vocab,
-                           options.temperature, rng);
-  llvm::outs() << tokenizer.decode(prompt);
-  int32_t previous = prompt.back();
-  int64_t generated = 0;
-  auto decodeStart = std::chrono::steady_clock::now();
-  while (next != tokenizer.getEos()) {
-    llvm::outs() << tokenizer.decodeToken(previous, next);
-    llvm::outs().flush();
-    if (++generated == options.tokens)
-      break;
-    if (lowbit_forward(artefact.model, &next, 1, logits.data()) != LOWBIT_OK)
-      return fail(lowbit_last_error());
-    previous = next;
-    next = pickToken(logits.data(), vocab, options.temperature, rng);
-  }
-  double decodeSeconds = secondsSince(decodeStart);
-  llvm::outs() << "\n"
-               << llvm::format(
-                      "prefill: %zu tokens in %.3f s (%.1f tokens/s); decode: "
-                      "%lld tokens in %.3f s (%.1f tokens/s)\n",
-                      prompt.size(), prefillSeconds,
-                      prompt.size() / prefillSeconds, (long long)generated,
-                      decodeSeconds,
-                      generated > 1 ? (generated - 1) / decodeSeconds : 0.0);
-  return 0;
+  auto forward = [&](llvm::ArrayRef<int32_t> span)
+      -> llvm::Expected<const float *> {
+    if (lowbit_forward(artefact.model, span.data(), int64_t(span.size()),
+                       logits.data()) != LOWBIT_OK)
+      return makeError(lowbit_last_error());
+    return logits.data() + (span.size() - 1) * vocab;
+  };
+  return generateTokens(options, tokenizer, prompt, vocab, forward);
 }
 
 int ::lowbit::run::runGenerate(MLIRContext &context,
@@ -289,45 +330,17 @@ int ::lowbit::run::runGenerate(MLIRContext &context,
                 " new tokens do not fit the context of " +
                 llvm::Twine(contextLength) + " (see --ctx)");
 
-  auto prefillStart = std::chrono::steady_clock::now();
-  auto logits = (*session)->forward(prompt);
-  if (!logits)
-    return fail(llvm::toString(logits.takeError()));
-  double prefillSeconds = secondsSince(prefillStart);
-
   int64_t vocab = (*session)->getVocabSize();
-  std::mt19937_64 rng(options.seed);
-  int32_t next = pickToken(logits->getDataAs<float>() +
-                               (prompt.size() - 1) * vocab,
-                           vocab, options.temperature, rng);
-  llvm::outs() << tokenizer.decode(prompt);
-  int32_t previous = prompt.back();
-  int64_t generated = 0;
-  auto decodeStart = std::chrono::steady_clock::now();
-  while (true) {
-    if (next == tokenizer.getEos())
-      break;
-    llvm::outs() << tokenizer.decodeToken(previous, next);
-    llvm::outs().flush();
-    ++generated;
-    if (generated == options.tokens)
-      break;
-    auto step = (*session)->forward({next});
-    if (!step)
-      return fail(llvm::toString(step.takeError()));
-    previous = next;
-    next = pickToken(step->getDataAs<float>(), vocab, options.temperature,
-                     rng);
-  }
-  double decodeSeconds = secondsSince(decodeStart);
-  llvm::outs() << "\n";
-  llvm::outs() << llvm::format(
-      "prefill: %zu tokens in %.3f s (%.1f tokens/s); decode: %lld tokens in "
-      "%.3f s (%.1f tokens/s)\n",
-      prompt.size(), prefillSeconds, prompt.size() / prefillSeconds,
-      (long long)generated, decodeSeconds,
-      generated > 1 ? (generated - 1) / decodeSeconds : 0.0);
-  return 0;
+  std::optional<HostTensor> logits;
+  auto forward = [&](llvm::ArrayRef<int32_t> span)
+      -> llvm::Expected<const float *> {
+    auto result = (*session)->forward(span);
+    if (!result)
+      return result.takeError();
+    logits = std::move(*result);
+    return logits->getDataAs<float>() + (span.size() - 1) * vocab;
+  };
+  return generateTokens(options, tokenizer, prompt, vocab, forward);
 }
 
 int ::lowbit::run::runPerplexity(MLIRContext &context,

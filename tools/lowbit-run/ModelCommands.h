@@ -38,6 +38,7 @@ struct GenerateOptions {
   int64_t tokens = 64;
   uint64_t seed = 0;
   double temperature = 0.0; // 0: greedy
+  bool ignoreEos = false;   // decode exactly `tokens` tokens
   int64_t context = 0;      // 0: the model's, at most 2048
   unsigned optLevel = 2;
 };

@@ -4,6 +4,7 @@
 //                   [--runs N] [--stats-out STATS]
 //   lowbit-run compare A B --entry F [--input A.npy ...] [--seed S]
 //   lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] [--temperature T]
+//                       [--ignore-eos]
 //   lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]
 //
 // `exec` JIT-compiles FILE through the reference lowering and calls F on
@@ -128,6 +129,11 @@ static cl::opt<double>
     temperature("temperature", cl::init(0.0),
                 cl::desc("Sampling temperature; 0 picks the most likely token"),
                 cl::cat(runCategory), cl::sub(generateCommand));
+static cl::opt<bool> ignoreEos(
+    "ignore-eos", cl::init(false),
+    cl::desc("Keep generating past the end-of-text token (benchmarks: "
+             "exactly -n tokens)"),
+    cl::cat(runCategory), cl::sub(generateCommand));
 static cl::opt<int64_t>
     contextLength("ctx", cl::init(0),
                   cl::desc("Context length (generate: the KV cache, default "
@@ -471,7 +477,7 @@ int main(int argc, char **argv) {
       "  lowbit-run quantize MODEL --recipe NAME [--stats STATS | --calib "
       "TEXTFILE] -o OUT.mlirbc\n"
       "  lowbit-run generate MODEL --prompt TEXT [-n N] [--seed S] "
-      "[--temperature T]\n"
+      "[--temperature T] [--ignore-eos]\n"
       "  lowbit-run perplexity MODEL TEXTFILE [--ctx 512] [--chunks K]\n"
       "  lowbit-run calibrate MODEL TEXTFILE -o STATS [--samples N] "
       "[--ctx L]\n");
@@ -522,6 +528,7 @@ int main(int argc, char **argv) {
     options.tokens = newTokens;
     options.seed = seed;
     options.temperature = temperature;
+    options.ignoreEos = ignoreEos;
     options.context = contextLength;
     options.optLevel = optLevel;
     return ::lowbit::run::runGenerate(context, options);
