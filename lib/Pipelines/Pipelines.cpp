@@ -89,6 +89,9 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
 
+  // exp inline (softmax and SiLU call it per element) instead of libm calls.
+  if (options.approximateMath)
+    pm.addPass(createApproximateMathPass());
   arith::ArithExpandOpsPassOptions expand;
   expand.includeF8E8M0 = true; // Power-of-two block scales.
   pm.addPass(arith::createArithExpandOpsPass(expand));

@@ -15,6 +15,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Give public functions a _mlir_ciface_ entry point "
                      "taking memref descriptors by pointer"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("Expand math.exp into an inline polynomial "
+                     "(lowbit-approximate-math) rather than calls of libm"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("Lower f32 linear layers (transposed-B matmuls) to "

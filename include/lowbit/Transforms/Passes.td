@@ -261,6 +261,43 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
   ];
 }
 
+def ApproximateMathPass : Pass<"lowbit-approximate-math"> {
+  let summary = "Expand f32 math functions into inline polynomial "
+                "approximations";
+  let description = [{
+    Replaces the f32 math ops named in `functions` (scalar or vector) by
+    upstream MLIR's polynomial approximations
+    (`populateMathPolynomialApproximationPatterns`): a range reduction and
+    a minimax polynomial in arith ops, with infinities, NaN and underflow
+    handled as libm handles them. Lowered to LLVM, `math.exp` is otherwise
+    a call of libm's `expf` per element, which keeps the loops of softmax
+    and SiLU scalar; inline, they vectorize. The default is `exp` alone:
+    the sine and cosine approximations are accurate on a bounded range
+    only, and RoPE's angles reach the context length in radians.
+
+    ```mlir
+    %y = math.exp %x : vector<16xf32>
+    // becomes (abridged)
+    %k = math.floor (%x * log2(e) + 0.5) ; %r = %x - %k * ln(2)
+    %p = polynomial in %r (math.fma chain)
+    %y = %p * 2^%k   // exponent bits built with arith.shli/bitcast; inf,
+                     // 0 and NaN selected for out-of-range inputs
+    ```
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Math ops to approximate, by name (exp, expm1, log, log2, "
+               "log1p, tanh, erf, sin, cos, atan, atan2, asin, acos, cbrt, "
+               "rsqrt; default: exp)",
+               "llvm::cl::ZeroOrMore">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
   let summary = "Lower lowbit.lookup to vpermps or to per-lane extracts";
   let description = [{
