@@ -34,12 +34,13 @@ typedef struct lowbit_cuda_module lowbit_cuda_module;
 int lowbit_cuda_load(const char *path, int device, lowbit_cuda_module **out);
 
 /* Launches `kernel` on a 1-D grid with `args` (`count` device pointers or
- * 64-bit values) on `stream` (0: the default stream). */
+ * 64-bit values) on `stream` (0: the default stream), with the context of
+ * the module's device current. */
 int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
                        uint32_t grid, uint32_t block, const uint64_t *args,
                        size_t count, void *stream);
 
-/* Waits for the device. */
+/* Waits for device 0 (as do the memory functions below, on device 0). */
 int lowbit_cuda_synchronize(void);
 
 /* Device memory, for programs that have no allocator of their own. */

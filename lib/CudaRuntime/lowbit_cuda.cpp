@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -103,7 +104,8 @@ bool check(const Driver &cu, CUresult result, const char *what) {
   return false;
 }
 
-/// The driver with device 0's primary context current on this thread.
+/// The driver with `device`'s primary context current on this thread. The
+/// context is retained once per device and kept for the process's life.
 const Driver *ready(int device, int &code) {
   std::string error;
   const Driver *cu = driver(error);
@@ -116,10 +118,22 @@ const Driver *ready(int device, int &code) {
     code = LOWBIT_CUDA_NO_DEVICE;
     return nullptr;
   }
+  static std::mutex mutex;
+  static std::map<int, CUcontext> contexts;
   CUcontext context;
-  if (!check(*cu, cu->cuDevicePrimaryCtxRetain(&context, handle),
-             "cuDevicePrimaryCtxRetain") ||
-      !check(*cu, cu->cuCtxSetCurrent(context), "cuCtxSetCurrent")) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto [it, inserted] = contexts.try_emplace(device, nullptr);
+    if (inserted &&
+        !check(*cu, cu->cuDevicePrimaryCtxRetain(&it->second, handle),
+               "cuDevicePrimaryCtxRetain")) {
+      contexts.erase(it);
+      code = LOWBIT_CUDA_DRIVER_ERROR;
+      return nullptr;
+    }
+    context = it->second;
+  }
+  if (!check(*cu, cu->cuCtxSetCurrent(context), "cuCtxSetCurrent")) {
     code = LOWBIT_CUDA_DRIVER_ERROR;
     return nullptr;
   }
@@ -140,6 +154,9 @@ template <typename Call> int callDriver(const char *what, Call call) {
 
 struct lowbit_cuda_module {
   CUmodule module = nullptr;
+  /// The device it was loaded on: launches and unloading make its context
+  /// current first.
+  int device = 0;
 };
 
 extern "C" {
@@ -162,6 +179,7 @@ int lowbit_cuda_load(const char *path, int device, lowbit_cuda_module **out) {
   if (!cu)
     return code;
   auto *module = new lowbit_cuda_module;
+  module->device = device;
   if (!check(*cu, cu->cuModuleLoadData(&module->module, image.data()),
              "cuModuleLoadData")) {
     delete module;
@@ -175,13 +193,13 @@ int lowbit_cuda_load(const char *path, int device, lowbit_cuda_module **out) {
 int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
                        uint32_t grid, uint32_t block, const uint64_t *args,
                        size_t count, void *stream) {
-  std::string error;
-  const Driver *cu = driver(error);
-  if (!cu)
-    return failWith(LOWBIT_CUDA_NO_DRIVER, error);
   if (!module || !kernel)
     return failWith(LOWBIT_CUDA_NO_KERNEL, "lowbit_cuda_launch: null module "
                                            "or kernel name");
+  int code;
+  const Driver *cu = ready(module->device, code);
+  if (!cu)
+    return code;
   CUfunction function;
   if (cu->cuModuleGetFunction(&function, module->module, kernel) != 0)
     return failWith(LOWBIT_CUDA_NO_KERNEL,
@@ -233,8 +251,8 @@ int lowbit_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes) {
 void lowbit_cuda_unload(lowbit_cuda_module *module) {
   if (!module)
     return;
-  std::string error;
-  if (const Driver *cu = driver(error))
+  int code;
+  if (const Driver *cu = ready(module->device, code))
     cu->cuModuleUnload(module->module);
   delete module;
 }
