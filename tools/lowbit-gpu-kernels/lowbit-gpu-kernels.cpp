@@ -31,19 +31,24 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace lbgpu = mlir::lowbit::gpu;
 
+static cl::OptionCategory category("lowbit-gpu-kernels options");
 static cl::list<std::string>
     gemvShapes("gemv", cl::CommaSeparated, cl::OneOrMore,
-               cl::desc("W4A16 GEMV shapes as MxNxKgG (e.g. 1x4096x4096g128)"));
+               cl::desc("W4A16 GEMV shapes as MxNxKgG (e.g. 1x4096x4096g128)"),
+               cl::cat(category));
 static cl::opt<std::string> chip("chip", cl::init("sm_90"),
-                                 cl::desc("The GPU (sm_80, sm_90, ...)"));
+                                 cl::desc("The GPU (sm_80, sm_90, ...)"),
+                                 cl::cat(category));
 static cl::opt<int64_t>
     rowsPerWarp("rows-per-warp", cl::init(2),
-                cl::desc("Output rows each warp computes (1 to 4)"));
+                cl::desc("Output rows each warp computes (1 to 4)"),
+                cl::cat(category));
 static cl::opt<std::string>
     emit("emit", cl::init("all"),
-         cl::desc("mlir or ptx: print that to stdout; all: write -o DIR"));
+         cl::desc("mlir or ptx: print that to stdout; all: write -o DIR"),
+         cl::cat(category));
 static cl::opt<std::string> output("o", cl::desc("Output directory"),
-                                   cl::value_desc("dir"));
+                                   cl::value_desc("dir"), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "lowbit-gpu-kernels") << message << "\n";
@@ -72,6 +77,7 @@ static int writeFile(const llvm::Twine &path, llvm::StringRef data) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "lowbit-gpu-kernels: generate LowBit's GPU "
                               "kernels and compile them to PTX and cubin\n");

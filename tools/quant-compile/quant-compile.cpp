@@ -77,9 +77,13 @@ int main(int argc, char **argv) {
   // --mlir-timing and the other pass-manager options apply to the lowering.
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
+  // --help lists quant-compile's own options, not LLVM's hundreds.
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(int(args.size()), args.data(),
                               "quant-compile: compile a model ahead of time "
-                              "into a shared library and a weight file\n");
+                              "into a shared library and a weight file\n\n"
+                              "--help-hidden also lists the pass-manager "
+                              "options (--mlir-timing) and LLVM's.\n");
   mlir::DialectRegistry registry;
   mlir::lowbit::registerLowBitDialects(registry);
   mlir::lowbit::registerLowBitPasses();
