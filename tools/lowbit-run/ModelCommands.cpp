@@ -218,10 +218,22 @@ using ForwardStep =
 /// or picks each next token, prints the text as it comes, and ends with a
 /// line of prefill and decode tokens/s. Stops at the end-of-text token
 /// unless `--ignore-eos` (benchmarks decode exactly -n tokens).
+/// `context` names the model's context in the error when the prompt and
+/// the new tokens do not fit it.
 static int generateTokens(const GenerateOptions &options,
                           const ::lowbit::Tokenizer &tokenizer,
-                          llvm::ArrayRef<int32_t> prompt, int64_t vocab,
-                          ForwardStep forward) {
+                          int64_t contextLength, const llvm::Twine &context,
+                          int64_t vocab, ForwardStep forward) {
+  std::vector<int32_t> prompt;
+  if (tokenizer.getSpecialTokens().addBos && tokenizer.getBos() >= 0)
+    prompt.push_back(tokenizer.getBos());
+  std::vector<int32_t> encoded = tokenizer.encode(options.prompt);
+  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
+  if (int64_t(prompt.size()) + options.tokens > contextLength)
+    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
+                llvm::Twine(options.tokens) + " new tokens do not fit " +
+                context);
+
   auto prefillStart = std::chrono::steady_clock::now();
   llvm::Expected<const float *> logits = forward(prompt);
   if (!logits)
@@ -267,28 +279,21 @@ static int runGenerateArtefact(const GenerateOptions &options) {
     return fail(llvm::toString(std::move(error)));
   llvm::errs() << llvm::format("opened %s in %.2f s\n", options.model.c_str(),
                                secondsSince(openStart));
-  const ::lowbit::Tokenizer &tokenizer = *artefact.tokenizer;
-  std::vector<int32_t> prompt;
-  if (tokenizer.getSpecialTokens().addBos && tokenizer.getBos() >= 0)
-    prompt.push_back(tokenizer.getBos());
-  std::vector<int32_t> encoded = tokenizer.encode(options.prompt);
-  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
   int64_t contextLength = lowbit_context_length(artefact.model);
-  if (int64_t(prompt.size()) + options.tokens > contextLength)
-    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
-                llvm::Twine(options.tokens) +
-                " new tokens do not fit the artefact's context of " +
-                llvm::Twine(contextLength));
   int64_t vocab = lowbit_vocab_size(artefact.model);
-  std::vector<float> logits(prompt.size() * vocab);
+  std::vector<float> logits;
   auto forward = [&](llvm::ArrayRef<int32_t> span)
       -> llvm::Expected<const float *> {
+    logits.resize(std::max(logits.size(), span.size() * vocab));
     if (lowbit_forward(artefact.model, span.data(), int64_t(span.size()),
                        logits.data()) != LOWBIT_OK)
       return makeError(lowbit_last_error());
     return logits.data() + (span.size() - 1) * vocab;
   };
-  return generateTokens(options, tokenizer, prompt, vocab, forward);
+  return generateTokens(options, *artefact.tokenizer, contextLength,
+                        "the artefact's context of " +
+                            llvm::Twine(contextLength),
+                        vocab, forward);
 }
 
 int ::lowbit::run::runGenerate(MLIRContext &context,
@@ -319,17 +324,6 @@ int ::lowbit::run::runGenerate(MLIRContext &context,
                                secondsSince(compileStart));
 
   int64_t contextLength = (*session)->getCacheLength();
-  std::vector<int32_t> prompt;
-  if (tokenizer.getSpecialTokens().addBos && tokenizer.getBos() >= 0)
-    prompt.push_back(tokenizer.getBos());
-  std::vector<int32_t> encoded = tokenizer.encode(options.prompt);
-  prompt.insert(prompt.end(), encoded.begin(), encoded.end());
-  if (int64_t(prompt.size()) + options.tokens > contextLength)
-    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
-                llvm::Twine(options.tokens) +
-                " new tokens do not fit the context of " +
-                llvm::Twine(contextLength) + " (see --ctx)");
-
   int64_t vocab = (*session)->getVocabSize();
   std::optional<HostTensor> logits;
   auto forward = [&](llvm::ArrayRef<int32_t> span)
@@ -340,7 +334,10 @@ int ::lowbit::run::runGenerate(MLIRContext &context,
     logits = std::move(*result);
     return logits->getDataAs<float>() + (span.size() - 1) * vocab;
   };
-  return generateTokens(options, tokenizer, prompt, vocab, forward);
+  return generateTokens(options, tokenizer, contextLength,
+                        "the context of " + llvm::Twine(contextLength) +
+                            " (see --ctx)",
+                        vocab, forward);
 }
 
 int ::lowbit::run::runPerplexity(MLIRContext &context,
