@@ -283,7 +283,8 @@ void QuantizeWeightsPass::rewriteLayer(LayerJob &job) {
     Value accumulator = matmul.getDpsInits()[0];
     auto linear = LinearOp::create(b, loc, matmul.getResult(0).getType(), input,
                                    codes, scales, zeroPoints, /*bias=*/Value(),
-                                   scheme, /*packing=*/PackingAttr());
+                                   scheme, /*packing=*/PackingAttr(),
+                                   /*gated=*/GatedActivationAttr());
     linear->setAttr(kLayerNameAttr, matmul->getAttr(kLayerNameAttr));
     for (StringRef carried : {kInputTransformAttrName, kStatsKeyAttrName})
       if (Attribute value = matmul->getAttr(carried))

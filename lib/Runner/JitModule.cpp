@@ -127,6 +127,7 @@ JitModule::create(ModuleOp module, const JitOptions &options) {
     LowerToLLVMOptions pipeline;
     pipeline.vectorize = options.vectorize;
     pipeline.parallel = options.parallel;
+    pipeline.fuse = options.fuse;
     buildLowerToLLVMPipeline(pm, pipeline);
     if (failed(pm.run(module)))
       return makeError("lowering to the LLVM dialect failed");

@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lowbit/Conversion/LowBitToLinalg/LowBitToLinalg.h"
 #include "lowbit/Dialect/LowBit/IR/LowBitOps.h"
 #include "lowbit/Transforms/Passes.h"
 
@@ -54,6 +55,8 @@ struct LinearShape {
   /// 4-bit codes decoded by a lane permute of a 16-entry f32 table
   /// (AVX-512's vpermps) rather than by shifts and conversions.
   bool lookup = false;
+  /// A gated linear unit: rows in (gate, up) pairs, act(gate) * up out.
+  std::optional<GatedActivation> gated;
   int64_t getGroups() const { return inFeatures / group; }
 };
 
@@ -83,6 +86,7 @@ std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
   shape.bits = scheme.getBits();
   shape.isSigned = scheme.getFormat() == ElementFormat::sint;
   shape.hasZeroPoints = !scheme.getSymmetric();
+  shape.gated = op.getGated();
   if (shape.hasZeroPoints &&
       !cast<RankedTensorType>(op.getZeroPoints().getType())
            .getElementType()
@@ -193,6 +197,9 @@ private:
       return 1;
     return shape.lookup ? 2 * getStepColumns() / 16 : 2;
   }
+  /// A gated layer's epilogue on a GEMV block [rows, 2 features] of
+  /// (gate, up) pairs: act(gate) * up as [rows, features].
+  Value gateTile(Value tile, int64_t features);
   /// x[:, 2j] and x[:, 2j + 1] as contiguous tensors, or x itself.
   SmallVector<Value> splitInput();
   /// sum over each group of the input, [rows, groups] (for zero points).
@@ -325,6 +332,9 @@ Value LinearKernelBuilder::buildGemv() {
                                        rowsPerBlock);
   while (rowsPerBlock % together != 0)
     --together;
+  // A gated layer's block of rows holds whole (gate, up) pairs and yields
+  // one feature per pair.
+  int64_t rowsPerFeature = shape.gated ? 2 : 1;
   SmallVector<Value> inputs = splitInput();
   int64_t parities = int64_t(inputs.size());
   auto weightType = cast<RankedTensorType>(op.getWeight().getType());
@@ -340,8 +350,10 @@ Value LinearKernelBuilder::buildGemv() {
   VectorType accType = vector(getPieceLanes(), f32);
   Value zeroVector = splat(accType, b.getF32FloatAttr(0.0f));
 
+  int64_t featuresPerBlock = rowsPerBlock / rowsPerFeature;
   auto tileType = RankedTensorType::get({m, rowsPerBlock}, f32);
-  Value result = tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, n}, f32);
+  Value result = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{m, n / rowsPerFeature}, f32);
   auto forall = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rowsPerBlock)},
       ValueRange{result}, std::nullopt,
@@ -350,6 +362,8 @@ Value LinearKernelBuilder::buildGemv() {
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
         Value block = args[0], out = args[1];
         Value first = arith::MulIOp::create(b, block, index(rowsPerBlock));
+        Value firstFeature =
+            arith::MulIOp::create(b, block, index(featuresPerBlock));
         Value tile = tensor::EmptyOp::create(b, tileType.getShape(), f32);
         auto rowLoop = scf::ForOp::create(
             b, c0, index(rowsPerBlock), index(together), ValueRange{tile},
@@ -460,16 +474,44 @@ Value LinearKernelBuilder::buildGemv() {
               }
               scf::YieldOp::create(b, next);
             });
+        Value computed = rowLoop.getResult(0);
+        if (shape.gated)
+          computed = gateTile(computed, featuresPerBlock);
         auto terminator = scf::InParallelOp::create(b);
         b.setInsertionPointToStart(terminator.getBody());
         tensor::ParallelInsertSliceOp::create(
-            b, rowLoop.getResult(0), out,
-            ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
+            b, computed, out,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), firstFeature},
             ArrayRef<OpFoldResult>{b.getIndexAttr(m),
-                                   b.getIndexAttr(rowsPerBlock)},
+                                   b.getIndexAttr(featuresPerBlock)},
             ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
       });
   return forall.getResult(0);
+}
+
+Value LinearKernelBuilder::gateTile(Value tile, int64_t features) {
+  // Deinterleaves each row's (gate, up) pairs with two shuffles and
+  // applies the activation to whole vectors, which the polynomial exp then
+  // keeps in vector registers.
+  SmallVector<int64_t> gates, ups;
+  for (int64_t j = 0; j < features; ++j) {
+    gates.push_back(2 * j);
+    ups.push_back(2 * j + 1);
+  }
+  Value gated = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{shape.rows, features}, f32);
+  for (int64_t r = 0; r < shape.rows; ++r) {
+    Value row = read(tile, ValueRange{index(r), index(0)}, 2 * features);
+    Value gate = vector::ShuffleOp::create(b, row, row, gates);
+    Value up = vector::ShuffleOp::create(b, row, row, ups);
+    Value value = arith::MulFOp::create(
+        b, buildGateActivation(b, b.getLoc(), gate, *shape.gated), up);
+    gated = vector::TransferWriteOp::create(b, value, gated,
+                                            ValueRange{index(r), index(0)},
+                                            ArrayRef<bool>{true})
+                .getResult();
+  }
+  return gated;
 }
 
 Value LinearKernelBuilder::buildDequantizeAndMatmul() {
@@ -575,11 +617,15 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
       {AffineMap::get(3, 0, {d0, d2}, context),
        AffineMap::get(3, 0, {d1, d2}, context),
        AffineMap::get(3, 0, {d0, d1}, context)});
-  return linalg::MatmulOp::create(
-             b, TypeRange{acc.getType()},
-             ValueRange{op.getInput(), forall.getResult(0)}, ValueRange{acc},
-             {b.getNamedAttr("indexing_maps", maps)})
-      .getResult(0);
+  Value product =
+      linalg::MatmulOp::create(b, TypeRange{acc.getType()},
+                               ValueRange{op.getInput(), forall.getResult(0)},
+                               ValueRange{acc},
+                               {b.getNamedAttr("indexing_maps", maps)})
+          .getResult(0);
+  if (shape.gated)
+    return buildGatedEpilogue(b, b.getLoc(), product, *shape.gated, f32);
+  return product;
 }
 
 std::optional<bool> mlir::lowbit::targetHasAvx512(StringRef target) {
@@ -614,8 +660,9 @@ struct VectorizeLinearPass
       std::optional<LinearShape> shape = matchLinear(op, *avx512);
       if (!shape)
         continue;
-      // Blocks of rows that divide the layer, at least a few per thread.
-      int64_t rowsPerBlock = 1;
+      // Blocks of rows that divide the layer, at least a few per thread
+      // (whole (gate, up) pairs of a gated layer).
+      int64_t rowsPerBlock = shape->gated ? 2 : 1;
       for (int64_t candidate : {64, 32, 16, 8, 4, 2}) {
         if (shape->outFeatures % candidate == 0 &&
             shape->outFeatures / candidate >= 4 * int64_t(threadCount)) {

@@ -95,3 +95,39 @@ func.func @with_bias(%x: tensor<1x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x1
       : (tensor<1x64xf32>, tensor<16x32xi8>, tensor<16x1xf32>, tensor<16xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }
+
+// A gated layer (rows in (gate, up) pairs): a block of 8 rows computes its
+// dot products as usual, then splits them into gates and ups with two
+// shuffles and writes silu(gate) * up, 4 features of the [1, 32] result,
+// on whole vectors.
+// CHECK-LABEL: func.func @gemv_gated
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<1x32xf32>)
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x8xf32>)
+// CHECK:     vector.reduction <add>
+// CHECK:     tensor.insert
+// CHECK:   %[[ROW:.*]] = vector.transfer_read %{{.*}} : tensor<1x8xf32>, vector<8xf32>
+// CHECK:   %[[GATE:.*]] = vector.shuffle %[[ROW]], %[[ROW]] [0, 2, 4, 6]
+// CHECK:   %[[UP:.*]] = vector.shuffle %[[ROW]], %[[ROW]] [1, 3, 5, 7]
+// CHECK:   math.exp %{{.*}} : vector<4xf32>
+// CHECK:   %[[SILU:.*]] = arith.divf %[[GATE]], %{{.*}} : vector<4xf32>
+// CHECK:   %[[H:.*]] = arith.mulf %[[SILU]], %[[UP]] : vector<4xf32>
+// CHECK:   %[[OUT:.*]] = vector.transfer_write %[[H]], %{{.*}} : vector<4xf32>, tensor<1x4xf32>
+// CHECK:   tensor.parallel_insert_slice %[[OUT]] into %{{.*}}[0, %{{.*}}] [1, 4] [1, 1] : tensor<1x4xf32> into tensor<1x32xf32>
+// CHECK-NOT: lowbit.linear
+func.func @gemv_gated(%x: tensor<1x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x2xf16>) -> tensor<1x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<64>, scale = f16> gated<silu>
+      : (tensor<1x128xf32>, tensor<64x64xi8>, tensor<64x2xf16>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// Prefill of a gated layer: the decoded tile's matmul, then the epilogue
+// on the (gate, up) pairs of its product.
+// CHECK-LABEL: func.func @prefill_gated
+// CHECK: %[[MM:.*]] = linalg.matmul
+// CHECK: %[[PAIRS:.*]] = tensor.expand_shape %[[MM]] {{\[\[}}0], [1, 2]] output_shape [9, 32, 2] : tensor<9x64xf32> into tensor<9x32x2xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[PAIRS]], %[[PAIRS]] : tensor<9x32x2xf32>, tensor<9x32x2xf32>) outs(%{{.*}} : tensor<9x32xf32>)
+func.func @prefill_gated(%x: tensor<9x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x4xf16>) -> tensor<9x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>, scale = f16> gated<silu>
+      : (tensor<9x128xf32>, tensor<64x64xi8>, tensor<64x4xf16>) -> tensor<9x32xf32>
+  return %y : tensor<9x32xf32>
+}

@@ -317,6 +317,7 @@ int ::lowbit::run::runGenerate(MLIRContext &context,
   auto compileStart = std::chrono::steady_clock::now();
   JitOptions jitOptions;
   jitOptions.optLevel = options.optLevel;
+  jitOptions.fuse = options.fuse;
   auto session = LlamaSession::create(*loaded->module, jitOptions);
   if (!session)
     return fail(llvm::toString(session.takeError()));
@@ -385,6 +386,7 @@ int ::lowbit::run::runPerplexity(MLIRContext &context,
   auto compileStart = std::chrono::steady_clock::now();
   JitOptions jitOptions;
   jitOptions.optLevel = options.optLevel;
+  jitOptions.fuse = options.fuse;
   auto session = LlamaSession::create(*loaded->module, jitOptions);
   if (!session)
     return fail(llvm::toString(session.takeError()));

@@ -41,6 +41,7 @@ struct GenerateOptions {
   bool ignoreEos = false;   // decode exactly `tokens` tokens
   int64_t context = 0;      // 0: the model's, at most 2048
   unsigned optLevel = 2;
+  bool fuse = true; // lowbit-to-llvm's kernel fusion
 };
 
 struct PerplexityOptions {
@@ -49,6 +50,7 @@ struct PerplexityOptions {
   int64_t context = 512;
   int64_t chunks = -1; // all
   unsigned optLevel = 2;
+  bool fuse = true; // lowbit-to-llvm's kernel fusion
 };
 
 struct CalibrateOptions {

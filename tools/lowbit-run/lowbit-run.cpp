@@ -177,6 +177,12 @@ static cl::opt<unsigned> optLevel("O", cl::init(2),
                                   cl::sub(perplexityCommand),
                                   cl::sub(calibrateCommand),
                                   cl::sub(quantizeCommand));
+static cl::opt<bool> fuse(
+    "fuse", cl::init(true),
+    cl::desc("Fuse kernels (SwiGLU pairs of low-bit layers into one gated "
+             "layer); --fuse=false gives the unfused reference"),
+    cl::cat(runCategory), cl::sub(generateCommand),
+    cl::sub(perplexityCommand));
 static cl::opt<std::string> outputDir(
     "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
     cl::value_desc("dir"), cl::cat(runCategory), cl::sub(execCommand));
@@ -531,6 +537,7 @@ int main(int argc, char **argv) {
     options.ignoreEos = ignoreEos;
     options.context = contextLength;
     options.optLevel = optLevel;
+    options.fuse = fuse;
     return ::lowbit::run::runGenerate(context, options);
   }
   if (perplexityCommand) {
@@ -540,6 +547,7 @@ int main(int argc, char **argv) {
     options.context = contextLength > 0 ? int64_t(contextLength) : 512;
     options.chunks = chunks;
     options.optLevel = optLevel;
+    options.fuse = fuse;
     return ::lowbit::run::runPerplexity(context, options);
   }
   if (calibrateCommand) {

@@ -15,6 +15,12 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::desc("Give public functions a _mlir_ciface_ entry point "
                      "taking memref descriptors by pointer"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuse{
+      *this, "fuse",
+      llvm::cl::desc("Fuse gate and up projections with their SiLU product "
+                     "into one gated lowbit.linear "
+                     "(lowbit-fuse-gated-linear)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> approximateMath{
       *this, "approximate-math",
       llvm::cl::desc("Expand math.exp into an inline polynomial "

@@ -33,6 +33,9 @@ struct JitOptions {
   bool vectorize = true;
   /// Whether vectorized linear layers run on all cores (OpenMP).
   bool parallel = true;
+  /// Whether SwiGLU pairs of low-bit layers become one gated layer
+  /// (lowbit-to-llvm's `fuse`; off: the unfused reference of the fusion).
+  bool fuse = true;
 };
 
 /// The OpenMP runtime that parallel code calls: $LOWBIT_LIBOMP if set, else

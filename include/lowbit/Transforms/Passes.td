@@ -47,6 +47,42 @@ def ExternalizeWeightsPass : Pass<"lowbit-externalize-weights", "ModuleOp"> {
   ];
 }
 
+def FuseGatedLinearPass : Pass<"lowbit-fuse-gated-linear", "ModuleOp"> {
+  let summary = "Fuse a gate and an up projection and their SiLU product "
+                "into one gated lowbit.linear";
+  let description = [{
+    Finds the SwiGLU of a Llama MLP, `silu(x Wg^T) * (x Wu^T)`: an
+    elementwise `linalg.generic` computing `a / (1 + exp(-a)) * b` (or
+    `a * (1 / (1 + exp(-a))) * b`) whose operands are two `lowbit.linear`
+    layers of the same input, with the same scheme, packing and operand
+    types, constant weights, scales and zero points, and no other users.
+    It replaces the three ops by one `lowbit.linear ... gated<silu>` whose
+    weight rows interleave the two layers' (gate row n at 2n, up row n at
+    2n + 1; scales, zero points and bias likewise), built once per pair of
+    blobs. The kernels of the gated layer read the input once for both
+    projections and write only the product: half the output traffic, one
+    parallel region instead of three.
+
+    ```mlir
+    %g = lowbit.linear %x, %wg scales(%sg) scheme<i4, per_group<64>, scale = f16>
+        : (tensor<1x576xf32>, tensor<1536x288xi8>, tensor<1536x9xf16>) -> tensor<1x1536xf32>
+    %u = lowbit.linear %x, %wu scales(%su) scheme<i4, per_group<64>, scale = f16>
+        : (tensor<1x576xf32>, tensor<1536x288xi8>, tensor<1536x9xf16>) -> tensor<1x1536xf32>
+    %h = linalg.generic ... ins(%g, %u) { silu(%a) * %b } -> tensor<1x1536xf32>
+    // becomes
+    %wgu = arith.constant dense_resource<blk.0.ffn_gate.codes.gated> : tensor<3072x288xi8>
+    %sgu = arith.constant dense_resource<blk.0.ffn_gate.scales.gated> : tensor<3072x9xf16>
+    %h = lowbit.linear %x, %wgu scales(%sgu) scheme<i4, per_group<64>, scale = f16>
+        gated<silu> : (tensor<1x576xf32>, tensor<3072x288xi8>, tensor<3072x9xf16>)
+        -> tensor<1x1536xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused", "Gate and up pairs fused">
+  ];
+  let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
+}
+
 def VectorizeMatmulPass : Pass<"lowbit-vectorize-matmul", "func::FuncOp"> {
   let summary = "Tile, split and vectorize transposed-B f32 matmuls into "
                 "register-blocked FMA kernels";
@@ -220,6 +256,11 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
     - More rows (prefill): the same decoder writes the dequantized weights
       once per call, in parallel, and an f32 `linalg.matmul` computes the
       product, which lowbit-vectorize-matmul then blocks for registers.
+
+    A gated layer (`gated<silu>`, rows in (gate, up) pairs) computes each
+    pair of rows in one step of the row loop and writes `silu(gate) * up`
+    from registers; prefill applies the same epilogue to the matmul's
+    product.
 
     Other lowbit.linear ops are left to the reference lowering.
 

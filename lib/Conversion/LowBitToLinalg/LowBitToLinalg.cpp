@@ -612,6 +612,71 @@ struct QuantizeDynamicOpLowering : OpConversionPattern<QuantizeDynamicOp> {
   }
 };
 
+} // namespace
+
+Value mlir::lowbit::buildGateActivation(OpBuilder &builder, Location loc,
+                                        Value x, GatedActivation activation) {
+  switch (activation) {
+  case GatedActivation::silu: {
+    Value one = arith::ConstantOp::create(
+        builder, loc, x.getType(),
+        isa<VectorType>(x.getType())
+            ? cast<TypedAttr>(DenseElementsAttr::get(
+                  cast<ShapedType>(x.getType()), builder.getF32FloatAttr(1)))
+            : cast<TypedAttr>(builder.getF32FloatAttr(1)));
+    Value exp = math::ExpOp::create(builder, loc,
+                                    arith::NegFOp::create(builder, loc, x));
+    return arith::DivFOp::create(builder, loc, x,
+                                 arith::AddFOp::create(builder, loc, one, exp));
+  }
+  }
+  llvm_unreachable("unknown gated activation");
+}
+
+Value mlir::lowbit::buildGatedEpilogue(OpBuilder &builder, Location loc,
+                                       Value product,
+                                       GatedActivation activation,
+                                       Type resultElement) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto type = cast<RankedTensorType>(product.getType());
+  int64_t features = type.getDimSize(1) / 2;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, product);
+  SmallVector<OpFoldResult> pairShape{sizes[0], b.getIndexAttr(features),
+                                      b.getIndexAttr(2)};
+  Value pairs = tensor::ExpandShapeOp::create(
+      b,
+      RankedTensorType::get({type.getDimSize(0), features, 2},
+                            type.getElementType()),
+      product, ArrayRef<ReassociationIndices>{{0}, {1, 2}}, pairShape);
+  SmallVector<Value> dynamicRows;
+  if (type.isDynamicDim(0))
+    dynamicRows.push_back(tensor::DimOp::create(b, product, 0));
+  auto outType =
+      RankedTensorType::get({type.getDimSize(0), features}, resultElement);
+  Value init = tensor::EmptyOp::create(b, outType, dynamicRows);
+  MLIRContext *context = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, context), n = getAffineDimExpr(1, context);
+  auto half = [&](int64_t which) {
+    return AffineMap::get(2, 0, {m, n, getAffineConstantExpr(which, context)},
+                          context);
+  };
+  return linalg::GenericOp::create(
+             b, TypeRange{outType}, ValueRange{pairs, pairs}, ValueRange{init},
+             {half(0), half(1), b.getMultiDimIdentityMap(2)},
+             {utils::IteratorType::parallel, utils::IteratorType::parallel},
+             [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+               ImplicitLocOpBuilder nb(nestedLoc, nested);
+               ScalarBuilder s(nb);
+               Value gate =
+                   buildGateActivation(nb, nestedLoc, args[0], activation);
+               Value value = arith::MulFOp::create(nb, gate, args[1]);
+               linalg::YieldOp::create(nb, s.fromF32(value, resultElement));
+             })
+      .getResult(0);
+}
+
+namespace {
+
 struct LinearOpLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -674,9 +739,12 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                                  {b.getNamedAttr("indexing_maps", maps)})
             .getResult(0);
 
-    // Bias and the conversion to the result's element type in one pass.
+    // Bias and the conversion to the result's element type in one pass
+    // (a gated layer converts after its gate).
     Type resultElement = op.getResult().getType().getElementType();
-    auto outType = RankedTensorType::get(accType.getShape(), resultElement);
+    std::optional<GatedActivation> gated = op.getGated();
+    Type biasedElement = gated ? f32 : resultElement;
+    auto outType = RankedTensorType::get(accType.getShape(), biasedElement);
     SmallVector<Value> epilogueInputs{product};
     SmallVector<AffineMap> epilogueMaps{b.getMultiDimIdentityMap(2)};
     if (Value bias = adaptor.getBias()) {
@@ -686,7 +754,7 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     }
     epilogueMaps.push_back(b.getMultiDimIdentityMap(2));
     Value out = product;
-    if (adaptor.getBias() || !resultElement.isF32()) {
+    if (adaptor.getBias() || !biasedElement.isF32()) {
       Value init = tensor::EmptyOp::create(b, outType, dynamicRows);
       out = linalg::GenericOp::create(
                 b, TypeRange{outType}, epilogueInputs, ValueRange{init},
@@ -698,10 +766,12 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                   Value value = args[0];
                   if (args.size() == 3)
                     value = arith::AddFOp::create(nb, value, s.toF32(args[1]));
-                  linalg::YieldOp::create(nb, s.fromF32(value, resultElement));
+                  linalg::YieldOp::create(nb, s.fromF32(value, biasedElement));
                 })
                 .getResult(0);
     }
+    if (gated)
+      out = buildGatedEpilogue(b, b.getLoc(), out, *gated, resultElement);
 
     // Back to the input's leading shape.
     if (rank == 1) {
@@ -712,7 +782,7 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
       for (int64_t axis = 0; axis + 1 < rank; ++axis)
         rows.push_back(axis);
       SmallVector<OpFoldResult> outShape = leadSizes;
-      outShape.push_back(b.getIndexAttr(outFeatures));
+      outShape.push_back(b.getIndexAttr(op.getResultFeatures()));
       out = tensor::ExpandShapeOp::create(
           b, op.getResult().getType(), out,
           ArrayRef<ReassociationIndices>{rows, {rank - 1}}, outShape);

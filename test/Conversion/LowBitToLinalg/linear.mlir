@@ -39,6 +39,29 @@ func.func @linear_matrix(%x: tensor<5x64xf32>, %w: tensor<8x64xi8>, %s: tensor<8
 
 // -----
 
+// A gated layer: the product (with its bias, still f32) viewed as (gate, up)
+// pairs, then silu(gate) * up converted to the result type, back in the
+// input's leading shape.
+// CHECK-DAG: #[[GATE:.+]] = affine_map<(d0, d1) -> (d0, d1, 0)>
+// CHECK-DAG: #[[UP:.+]] = affine_map<(d0, d1) -> (d0, d1, 1)>
+// CHECK-LABEL: func.func @linear_gated
+// CHECK:      %[[MM:.+]] = linalg.matmul
+// CHECK:      %[[BIASED:.+]] = linalg.generic {{.*}} ins(%[[MM]], %{{.*}} : tensor<6x8xf32>, tensor<8xf16>) outs(%{{.*}} : tensor<6x8xf32>)
+// CHECK:      %[[PAIRS:.+]] = tensor.expand_shape %[[BIASED]] {{\[\[}}0], [1, 2]] output_shape [6, 4, 2] : tensor<6x8xf32> into tensor<6x4x2xf32>
+// CHECK:      %[[OUT:.+]] = linalg.generic {indexing_maps = [#[[GATE]], #[[UP]], #{{.+}}]{{.*}} ins(%[[PAIRS]], %[[PAIRS]] : tensor<6x4x2xf32>, tensor<6x4x2xf32>) outs(%{{.*}} : tensor<6x4xf16>)
+// CHECK:        arith.negf
+// CHECK:        math.exp
+// CHECK:        arith.divf
+// CHECK:        arith.mulf
+// CHECK:        arith.truncf {{.*}} : f32 to f16
+// CHECK:      tensor.expand_shape %[[OUT]] {{\[\[}}0, 1], [2]] output_shape [2, 3, 4] : tensor<6x4xf16> into tensor<2x3x4xf16>
+func.func @linear_gated(%x: tensor<2x3x64xf16>, %w: tensor<8x32xi8>, %s: tensor<8x2xf16>, %b: tensor<8xf16>) -> tensor<2x3x4xf16> {
+  %0 = lowbit.linear %x, %w scales(%s) bias(%b) scheme<i4, per_group<32>, scale = f16> gated<silu> : (tensor<2x3x64xf16>, tensor<8x32xi8>, tensor<8x2xf16>, tensor<8xf16>) -> tensor<2x3x4xf16>
+  return %0 : tensor<2x3x4xf16>
+}
+
+// -----
+
 // lowbit.channel_scale is a broadcast multiply along the last axis.
 // CHECK-DAG: #[[VEC:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @channel_scale

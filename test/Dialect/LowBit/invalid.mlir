@@ -242,6 +242,31 @@ func.func @linear_result_shape(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: te
 
 // -----
 
+func.func @linear_gated_result_shape(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>) {
+  // expected-error @+1 {{expected a result of shape 2x2, got 2x4}}
+  %0 = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>> gated<silu> : (tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_gated_odd_rows(%x: tensor<2x64xf32>, %w: tensor<5x32xi8>, %s: tensor<5x2xf32>) {
+  // expected-error @+1 {{expected (gate, up) pairs of weight rows when gated, got 5 rows}}
+  %0 = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>> gated<silu> : (tensor<2x64xf32>, tensor<5x32xi8>, tensor<5x2xf32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @linear_gated_unknown_activation(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>) {
+  // expected-error @+2 {{expected ::mlir::lowbit::GatedActivation to be one of: silu}}
+  // expected-error @+1 {{failed to parse LowBit_GatedActivationAttr parameter 'value'}}
+  %0 = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>> gated<relu> : (tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
 func.func @linear_reduction_mismatch(%x: tensor<2x128xf32>, %w: tensor<4x32xi8>, %s: tensor<4x4xf32>) {
   // expected-error @+1 {{expected 64 packed bytes per row of 128 4-bit codes, got 32}}
   %0 = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>> : (tensor<2x128xf32>, tensor<4x32xi8>, tensor<4x4xf32>) -> tensor<2x4xf32>

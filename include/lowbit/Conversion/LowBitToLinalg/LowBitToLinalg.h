@@ -3,6 +3,8 @@
 #ifndef LOWBIT_CONVERSION_LOWBITTOLINALG_LOWBITTOLINALG_H
 #define LOWBIT_CONVERSION_LOWBITTOLINALG_LOWBITTOLINALG_H
 
+#include "lowbit/Dialect/LowBit/IR/LowBitEnums.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -29,6 +31,17 @@ FailureOr<Value> buildReferenceDequantize(OpBuilder &builder, Location loc,
                                           QuantSchemeAttr scheme,
                                           PackingAttr packing,
                                           RankedTensorType resultType);
+
+/// The gate's activation of a gated linear unit on an f32 scalar or vector:
+/// silu(x) = x / (1 + exp(-x)).
+Value buildGateActivation(OpBuilder &builder, Location loc, Value x,
+                          GatedActivation activation);
+
+/// The epilogue of a gated lowbit.linear: from its f32 product `[M, 2N]`,
+/// whose columns come in (gate, up) pairs, `act(gate) * up` as `[M, N]` of
+/// `resultElement`. Shared by the reference and the vector lowerings.
+Value buildGatedEpilogue(OpBuilder &builder, Location loc, Value product,
+                         GatedActivation activation, Type resultElement);
 
 /// Adds the patterns that lower lowbit's compute ops (quantize, dequantize,
 /// linear, channel_scale) to linalg/tensor/arith. `lowbit.observe` needs a

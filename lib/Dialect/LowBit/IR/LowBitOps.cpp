@@ -243,6 +243,10 @@ int64_t LinearOp::getOutFeatures() {
   return getWeight().getType().getDimSize(0);
 }
 
+int64_t LinearOp::getResultFeatures() {
+  return getGated() ? getOutFeatures() / 2 : getOutFeatures();
+}
+
 int64_t LinearOp::getInFeatures() {
   return getInput().getType().getShape().back();
 }
@@ -277,8 +281,12 @@ LogicalResult LinearOp::verify() {
                             "codes), got rank "
                          << weightType.getRank();
   int64_t outFeatures = getOutFeatures(), inFeatures = getInFeatures();
+  if (getGated() && !ShapedType::isDynamic(outFeatures) && outFeatures % 2)
+    return emitOpError() << "expected (gate, up) pairs of weight rows when "
+                            "gated, got "
+                         << outFeatures << " rows";
   SmallVector<int64_t> expectedResult(inputType.getShape());
-  expectedResult.back() = outFeatures;
+  expectedResult.back() = getResultFeatures();
   if (!compatible(resultType.getShape(), expectedResult))
     return emitOpError() << "expected a result of shape "
                          << formatShape(expectedResult) << ", got "

@@ -46,6 +46,14 @@ def LowBit_PackOrder : I32EnumAttr<"PackOrder",
   let genSpecializedAttr = 0;
 }
 
+def LowBit_GatedActivation : I32EnumAttr<"GatedActivation",
+    "the activation of a gated linear unit's gate", [
+      I32EnumAttrCase<"silu", 0>
+    ]> {
+  let cppNamespace = "::mlir::lowbit";
+  let genSpecializedAttr = 0;
+}
+
 def LowBit_ObserveStats : I32BitEnumAttr<"ObserveStats",
     "the calibration statistics an observer collects", [
       I32BitEnumAttrCaseNone<"none">,
@@ -73,6 +81,11 @@ class LowBit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
 
 def LowBit_ObserveStatsAttr
     : EnumAttr<LowBit_Dialect, LowBit_ObserveStats, "stats"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def LowBit_GatedActivationAttr
+    : EnumAttr<LowBit_Dialect, LowBit_GatedActivation, "gated"> {
   let assemblyFormat = "`<` $value `>`";
 }
 

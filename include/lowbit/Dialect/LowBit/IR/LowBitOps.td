@@ -137,11 +137,25 @@ def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     `lowbit.dequantize`; lowerings are free never to materialise the float
     weights.
 
+    With `gated<act>` the op is a whole gated linear unit (SwiGLU for
+    `silu`): the weight's rows come in (gate, up) pairs, row `2n` the gate
+    and row `2n + 1` the up projection of output feature `n`, and
+    `result[..., n] = act(y[..., 2n]) * y[..., 2n + 1]` with `y` the product
+    above (bias included), so `result` has `N / 2` features. This is what
+    `lowbit-fuse-gated-linear` makes of a gate and an up projection of the
+    same input and the elementwise product that consumes them: one pass
+    over the input and the pair of weights, and one write of the output.
+
     ```mlir
     %y = lowbit.linear %x, %w scales(%s) bias(%b)
         scheme<i4, per_group<32>, scale = f16>
         : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16xf32>)
         -> tensor<4x16xf32>
+    // SwiGLU of 8 features: rows (gate 0, up 0, gate 1, up 1, ...)
+    %h = lowbit.linear %x, %wgu scales(%sgu)
+        scheme<i4, per_group<32>, scale = f16> gated<silu>
+        : (tensor<4x64xf32>, tensor<16x32xi8>, tensor<16x2xf16>)
+        -> tensor<4x8xf32>
     ```
   }];
   let arguments = (ins LowBit_FloatTensor:$input,
@@ -150,18 +164,21 @@ def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
                        Optional<LowBit_ZeroPointTensor>:$zero_points,
                        Optional<LowBit_FloatTensor>:$bias,
                        LowBit_QuantSchemeAttr:$scheme,
-                       OptionalAttr<LowBit_PackingAttr>:$packing);
+                       OptionalAttr<LowBit_PackingAttr>:$packing,
+                       OptionalAttr<LowBit_GatedActivationAttr>:$gated);
   let results = (outs LowBit_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `scales` `(` $scales `)`
     (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
-    `scheme` `` $scheme (`packing` `` $packing^)? attr-dict
-    `:` functional-type(operands, results)
+    `scheme` `` $scheme (`packing` `` $packing^)? (`gated` `` $gated^)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
   let extraClassDeclaration = [{
     PackingAttr getPackingOrDefault();
+    /// The features of the result: N, or N / 2 when gated.
+    int64_t getResultFeatures();
     /// The logical weight shape [N, K].
     int64_t getOutFeatures();
     int64_t getInFeatures();
