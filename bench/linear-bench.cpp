@@ -10,6 +10,11 @@
 //
 //   lowbit-bench-linear [--batch 1,4,16,128] [--shapes smollm2,llama7b]
 //                       [--formats f32,i8,i4g64,i4g128] [--min-time 0.3]
+//                       [--swiglu]
+//
+// --swiglu also times each low-bit format's gate/up pair as a SwiGLU: two
+// layers and the elementwise SiLU product (fuse=false) against the one gated
+// layer that lowbit-fuse-gated-linear makes of them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,6 +71,11 @@ static cl::opt<bool> hugePages(
     cl::desc("Ask for transparent huge pages for the weights (as the runtime "
              "does)"),
     cl::init(true));
+static cl::opt<bool> swiglu(
+    "swiglu",
+    cl::desc("Also time the ffn_gate/up pair as a SwiGLU, unfused (two "
+             "layers and the SiLU product) and fused (one gated layer)"),
+    cl::init(false));
 static cl::opt<unsigned>
     threadCount("probe-threads", cl::desc("Threads of the probes (default: all cores)"),
                 cl::init(0));
@@ -114,6 +124,109 @@ std::optional<Format> parseFormat(llvm::StringRef name) {
   return std::nullopt;
 }
 
+/// How the low-bit kernels use their weights: one layer; a SwiGLU of two
+/// layers and the SiLU product; the same as one gated layer.
+enum class LowBitLayout { single, swiglu, gated };
+
+/// The weight operands of one low-bit layer of `rows` rows: codes, scales
+/// and (when the format has them) zero points, as function arguments
+/// (`suffix` names them) turned into tensors.
+struct LayerText {
+  std::string arguments, tensors, operands, types;
+};
+LayerText lowBitLayer(const Format &format, int64_t rows, int64_t k,
+                      llvm::StringRef suffix) {
+  int64_t packed = k * format.bits / 8, groups = format.groups(k);
+  LayerText text;
+  auto add = [&](llvm::StringRef name, llvm::StringRef element,
+                 int64_t columns) {
+    std::string memref =
+        llvm::formatv("memref<{0}x{1}x{2}>", rows, columns, element).str();
+    std::string tensor =
+        llvm::formatv("tensor<{0}x{1}x{2}>", rows, columns, element).str();
+    text.arguments += llvm::formatv(", %{0}{1}: {2}", name, suffix, memref);
+    text.tensors += llvm::formatv(
+        "  %t{0}{1} = bufferization.to_tensor %{0}{1} restrict : {2} to {3}\n",
+        name, suffix, memref, tensor);
+    text.types += ", " + tensor;
+  };
+  add("w", "i8", packed);
+  add("s", "f16", groups);
+  text.operands = llvm::formatv("%tw{0} scales(%ts{0})", suffix).str();
+  if (format.zeroPoints) {
+    add("z", "f32", groups);
+    text.operands += llvm::formatv(" zero_points(%tz{0})", suffix).str();
+  }
+  return text;
+}
+
+/// A low-bit kernel y = x W^T, or a SwiGLU (unfused or gated), on
+/// caller-owned memrefs in destination-passing style; the weights come as
+/// in lowBitLayer, the gate's before the up's.
+std::string buildLowBitKernel(const Format &format, int64_t m, int64_t n,
+                              int64_t k, LowBitLayout layout) {
+  std::string granularity =
+      format.group ? llvm::formatv("per_group<{0}>", format.group).str()
+                   : "per_channel";
+  std::string scheme =
+      llvm::formatv("scheme<{0}{1}, {2}{3}, scale = f16>",
+                    format.zeroPoints ? "ui" : "i", format.bits, granularity,
+                    format.zeroPoints ? ", zero_point" : "")
+          .str();
+  std::string input = llvm::formatv("tensor<{0}x{1}xf32>", m, k).str();
+  std::string output = llvm::formatv("tensor<{0}x{1}xf32>", m, n).str();
+  std::string arguments, body;
+  auto linear = [&](llvm::StringRef result, const LayerText &layer,
+                    llvm::StringRef extra) {
+    arguments += layer.arguments;
+    body += layer.tensors;
+    body += llvm::formatv("  %{0} = lowbit.linear %tx, {1} {2}{3}\n"
+                          "      : ({4}{5}) -> {6}\n",
+                          result, layer.operands, scheme, extra, input,
+                          layer.types, output);
+  };
+  switch (layout) {
+  case LowBitLayout::single:
+    linear("r", lowBitLayer(format, n, k, ""), "");
+    break;
+  case LowBitLayout::gated:
+    linear("r", lowBitLayer(format, 2 * n, k, ""), " gated<silu>");
+    break;
+  case LowBitLayout::swiglu:
+    linear("g", lowBitLayer(format, n, k, "g"), "");
+    linear("u", lowBitLayer(format, n, k, "u"), "");
+    body += llvm::formatv(R"mlir(  %e = tensor.empty() : {0}
+  %r = linalg.generic {{indexing_maps = [affine_map<(m, n) -> (m, n)>,
+                                        affine_map<(m, n) -> (m, n)>,
+                                        affine_map<(m, n) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%g, %u : {0}, {0}) outs(%e : {0}) {{
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %minus = arith.negf %a : f32
+    %exp = math.exp %minus : f32
+    %one = arith.constant 1.0 : f32
+    %den = arith.addf %one, %exp : f32
+    %silu = arith.divf %a, %den : f32
+    %p = arith.mulf %silu, %b : f32
+    linalg.yield %p : f32
+  } -> {0}
+)mlir",
+                          output)
+                .str();
+    break;
+  }
+  return llvm::formatv(R"mlir(
+func.func @kernel(%x: memref<{0}x{1}xf32>{2}, %y: memref<{0}x{3}xf32>) {
+  %tx = bufferization.to_tensor %x restrict : memref<{0}x{1}xf32> to {4}
+{5}  bufferization.materialize_in_destination %r in restrict writable %y
+      : ({6}, memref<{0}x{3}xf32>) -> ()
+  return
+}
+)mlir",
+                       m, k, arguments, n, input, body, output)
+      .str();
+}
+
 /// y = x W^T on caller-owned memrefs, in destination-passing style.
 std::string buildKernel(const Format &format, int64_t m, int64_t n,
                         int64_t k) {
@@ -138,43 +251,7 @@ func.func @kernel(%x: memref<{0}x{2}xf32>, %w: memref<{1}x{2}xf32>,
 )mlir",
                          m, n, k)
         .str();
-  int64_t packed = k * format.bits / 8, groups = format.groups(k);
-  std::string granularity =
-      format.group ? llvm::formatv("per_group<{0}>", format.group).str()
-                   : "per_channel";
-  std::string type = format.zeroPoints ? "ui" : "i";
-  std::string zeroArg =
-      format.zeroPoints
-          ? llvm::formatv(", %z: memref<{0}x{1}xf32>", n, groups).str()
-          : "";
-  std::string zeroTensor =
-      format.zeroPoints
-          ? llvm::formatv("  %tz = bufferization.to_tensor %z restrict : "
-                          "memref<{0}x{1}xf32> to tensor<{0}x{1}xf32>\n",
-                          n, groups)
-                .str()
-          : "";
-  return llvm::formatv(
-             R"mlir(
-func.func @kernel(%x: memref<{0}x{2}xf32>, %w: memref<{1}x{3}xi8>,
-                  %s: memref<{1}x{4}xf16>{5}, %y: memref<{0}x{1}xf32>) {
-  %tx = bufferization.to_tensor %x restrict : memref<{0}x{2}xf32> to tensor<{0}x{2}xf32>
-  %tw = bufferization.to_tensor %w restrict : memref<{1}x{3}xi8> to tensor<{1}x{3}xi8>
-  %ts = bufferization.to_tensor %s restrict : memref<{1}x{4}xf16> to tensor<{1}x{4}xf16>
-{6}  %r = lowbit.linear %tx, %tw scales(%ts) {7}scheme<{8}{9}, {10}{11}, scale = f16>
-      : (tensor<{0}x{2}xf32>, tensor<{1}x{3}xi8>, tensor<{1}x{4}xf16>{12}) -> tensor<{0}x{1}xf32>
-  bufferization.materialize_in_destination %r in restrict writable %y
-      : (tensor<{0}x{1}xf32>, memref<{0}x{1}xf32>) -> ()
-  return
-}
-)mlir",
-             m, n, k, packed, groups, zeroArg, zeroTensor,
-             format.zeroPoints ? "zero_points(%tz) " : "", type, format.bits,
-             granularity, format.zeroPoints ? ", zero_point" : "",
-             format.zeroPoints
-                 ? llvm::formatv(", tensor<{0}x{1}xf32>", n, groups).str()
-                 : "")
-      .str();
+  return buildLowBitKernel(format, m, n, k, LowBitLayout::single);
 }
 
 /// A rank-2 memref descriptor as the C interface takes it.
@@ -258,17 +335,44 @@ struct Result {
   int64_t copies = 1;
 };
 
-llvm::Expected<Result> timeKernel(MLIRContext &context, const Format &format,
-                                  int64_t m, const Shape &shape,
+/// The weight operands of a kernel in `format`: for each of `layers` layers
+/// of `rows` rows, codes, scales and zero points (or one f32 matrix).
+std::vector<Operand> makeWeights(const Format &format, int64_t layers,
+                                 int64_t rows, int64_t k, std::mt19937 &rng) {
+  std::vector<Operand> weights;
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    if (format.bits == 32) {
+      weights.push_back(makeOperand(rows, k, 4));
+      fill(weights.back(), 0, rng);
+      continue;
+    }
+    weights.push_back(makeOperand(rows, k * format.bits / 8, 1));
+    fill(weights.back(), 1, rng);
+    weights.push_back(makeOperand(rows, format.groups(k), 2));
+    fill(weights.back(), 2, rng);
+    if (format.zeroPoints) {
+      weights.push_back(makeOperand(rows, format.groups(k), 4));
+      fill(weights.back(), 3, rng);
+    }
+  }
+  return weights;
+}
+
+/// Compiles `kernel` (x [m, k], the weights, y [m, n]) through
+/// lowbit-to-llvm and times it.
+llvm::Expected<Result> timeKernel(MLIRContext &context,
+                                  const std::string &kernel, int64_t m,
+                                  int64_t n, int64_t k,
+                                  std::vector<Operand> weights, bool fuse,
                                   std::mt19937 &rng) {
-  int64_t n = shape.n, k = shape.k;
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(buildKernel(format, m, n, k), &context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kernel, &context);
   if (!module)
     return llvm::createStringError("the benchmark IR does not parse");
   auto compileStart = Clock::now();
   PassManager pm(&context);
-  buildLowerToLLVMPipeline(pm, {});
+  LowerToLLVMOptions lowering;
+  lowering.fuse = fuse;
+  buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(*module)))
     return llvm::createStringError("lowering failed");
   auto jit = JitModule::create(*module);
@@ -283,20 +387,6 @@ llvm::Expected<Result> timeKernel(MLIRContext &context, const Format &format,
   std::vector<Operand> operands;
   operands.push_back(makeOperand(m, k, 4));
   fill(operands.back(), 0, rng);
-  std::vector<Operand> weights;
-  if (format.bits == 32) {
-    weights.push_back(makeOperand(n, k, 4));
-    fill(weights.back(), 0, rng);
-  } else {
-    weights.push_back(makeOperand(n, k * format.bits / 8, 1));
-    fill(weights.back(), 1, rng);
-    weights.push_back(makeOperand(n, format.groups(k), 2));
-    fill(weights.back(), 2, rng);
-    if (format.zeroPoints) {
-      weights.push_back(makeOperand(n, format.groups(k), 4));
-      fill(weights.back(), 3, rng);
-    }
-  }
   size_t perCopy = 0;
   for (const Operand &weight : weights)
     perCopy += weight.bytes;
@@ -413,7 +503,10 @@ int main(int argc, char **argv) {
       for (const Format &format : formats) {
         if (format.group && shape.k % format.group != 0)
           continue;
-        auto result = timeKernel(context, format, m, shape, rng);
+        auto result = timeKernel(
+            context, buildKernel(format, m, shape.n, shape.k), m, shape.n,
+            shape.k, makeWeights(format, 1, shape.n, shape.k, rng),
+            /*fuse=*/true, rng);
         if (!result) {
           llvm::errs() << "error: " << shape.name << " " << format.name
                        << " M=" << m << ": "
@@ -440,6 +533,51 @@ int main(int argc, char **argv) {
           llvm::outs() << llvm::format("%7s\n", "-");
         llvm::outs().flush();
       }
+    }
+  }
+  if (swiglu) {
+    llvm::outs() << "\nSwiGLU of ffn_gate/up: two layers and the SiLU product "
+                    "(unfused) against one gated layer\n"
+                 << llvm::format("%-8s %6s %6s %4s %-7s | %11s %9s %8s | "
+                                 "%7s %6s\n",
+                                 "model", "N", "K", "M", "format",
+                                 "unfused us", "gated us", "speed-up",
+                                 "GB/s", "%bw");
+    for (const Shape &shape : kShapes) {
+      if (!llvm::is_contained(sets, shape.set) ||
+          llvm::StringRef(shape.name) != "ffn_gate/up")
+        continue;
+      int64_t n = shape.n, k = shape.k;
+      for (int64_t m : rows)
+        for (const Format &format : formats) {
+          if (format.bits == 32 || (format.group && k % format.group != 0))
+            continue;
+          auto unfused = timeKernel(
+              context, buildLowBitKernel(format, m, n, k, LowBitLayout::swiglu),
+              m, n, k, makeWeights(format, 2, n, k, rng), /*fuse=*/false, rng);
+          auto gated = timeKernel(
+              context, buildLowBitKernel(format, m, n, k, LowBitLayout::gated),
+              m, n, k, makeWeights(format, 1, 2 * n, k, rng), /*fuse=*/true,
+              rng);
+          if (!unfused || !gated) {
+            llvm::Error error = unfused ? gated.takeError()
+                                        : unfused.takeError();
+            llvm::errs() << "error: swiglu " << format.name << " M=" << m
+                         << ": " << llvm::toString(std::move(error)) << "\n";
+            return 1;
+          }
+          compileSeconds += unfused->compileSeconds + gated->compileSeconds;
+          double bytes = 2 * format.weightBytes(n, k) + 4.0 * m * (k + n);
+          double gbs = bytes / gated->seconds * 1e-9;
+          llvm::outs() << llvm::format(
+              "%-8s %6lld %6lld %4lld %-7s | %11.1f %9.1f %7.2fx | %7.1f "
+              "%5.0f%%\n",
+              shape.set, (long long)n, (long long)k, (long long)m,
+              format.name.c_str(), unfused->seconds * 1e6,
+              gated->seconds * 1e6, unfused->seconds / gated->seconds, gbs,
+              100 * gbs / readPeak);
+          llvm::outs().flush();
+        }
     }
   }
   llvm::outs() << llvm::format("\nJIT compile, all kernels: %.1f s\n",
