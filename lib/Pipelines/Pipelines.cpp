@@ -22,10 +22,13 @@ using namespace mlir::lowbit;
 
 void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
                                             const LowerToLLVMOptions &options) {
-  // SwiGLU pairs of low-bit layers become one gated layer first, for both
-  // the vector kernels and the reference lowering.
-  if (options.fuse)
+  // Low-rank branches go into their low-bit layers, and SwiGLU pairs of
+  // low-bit layers become one gated layer, first, for both the vector
+  // kernels and the reference lowering.
+  if (options.fuse) {
+    pm.addPass(createFuseLowRankPass());
     pm.addPass(createFuseGatedLinearPass());
+  }
   // Low-bit linear layers the vector kernels handle skip the reference
   // lowering (which dequantizes the whole weight before an f32 product).
   if (options.vectorize) {

@@ -283,6 +283,8 @@ void QuantizeWeightsPass::rewriteLayer(LayerJob &job) {
     Value accumulator = matmul.getDpsInits()[0];
     auto linear = LinearOp::create(b, loc, matmul.getResult(0).getType(), input,
                                    codes, scales, zeroPoints, /*bias=*/Value(),
+                                   /*lowrank_input=*/Value(),
+                                   /*lowrank_up=*/Value(),
                                    scheme, /*packing=*/PackingAttr(),
                                    /*gated=*/GatedActivationAttr());
     linear->setAttr(kLayerNameAttr, matmul->getAttr(kLayerNameAttr));

@@ -127,6 +127,7 @@ std::optional<ArrayRef<char>> getConstantBytes(Value value) {
 /// scales (and zero points) per weight row.
 bool canFuse(LinearOp gate, LinearOp up) {
   if (gate == up || gate.getGated() || up.getGated() ||
+      gate.getLowrankInput() || up.getLowrankInput() ||
       gate.getInput() != up.getInput() ||
       gate.getScheme() != up.getScheme() ||
       gate.getPackingOrDefault() != up.getPackingOrDefault() ||
@@ -235,7 +236,8 @@ struct FuseGatedLinearPass
         pair(gate.getWeight(), up.getWeight()),
         pair(gate.getScales(), up.getScales()),
         pair(gate.getZeroPoints(), up.getZeroPoints()),
-        pair(gate.getBias(), up.getBias()), gate.getScheme(),
+        pair(gate.getBias(), up.getBias()), /*lowrank_input=*/Value(),
+        /*lowrank_up=*/Value(), gate.getScheme(),
         gate.getPackingAttr(),
         GatedActivationAttr::get(&getContext(), GatedActivation::silu));
     auto gateName = gate->getAttrOfType<StringAttr>(kLayerNameAttr);

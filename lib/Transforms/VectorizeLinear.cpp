@@ -57,12 +57,15 @@ struct LinearShape {
   bool lookup = false;
   /// A gated linear unit: rows in (gate, up) pairs, act(gate) * up out.
   std::optional<GatedActivation> gated;
+  /// The rank of a low-rank branch added to each output (0: none).
+  int64_t lowrank = 0;
   int64_t getGroups() const { return inFeatures / group; }
 };
 
 /// Whether the kernels can compute `op`, and with which cut: rank-2 f32
 /// input, 4- or 8-bit integer codes packed sequentially, per-channel or
-/// per-group scales (f32 or f16), no bias.
+/// per-group scales (f32 or f16), no bias; a low-rank branch of f32
+/// inputs and f32 or f16 up factors.
 std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
   RankedTensorType input = op.getInput().getType();
   if (input.getRank() != 2 || !input.hasStaticShape() ||
@@ -87,6 +90,15 @@ std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
   shape.isSigned = scheme.getFormat() == ElementFormat::sint;
   shape.hasZeroPoints = !scheme.getSymmetric();
   shape.gated = op.getGated();
+  if (Value branch = op.getLowrankInput()) {
+    auto branchType = cast<RankedTensorType>(branch.getType());
+    auto upType = cast<RankedTensorType>(op.getLowrankUp().getType());
+    if (branchType.getRank() != 2 || !branchType.hasStaticShape() ||
+        !branchType.getElementType().isF32() || !upType.hasStaticShape() ||
+        (!upType.getElementType().isF32() && !upType.getElementType().isF16()))
+      return std::nullopt;
+    shape.lowrank = upType.getDimSize(1);
+  }
   if (shape.hasZeroPoints &&
       !cast<RankedTensorType>(op.getZeroPoints().getType())
            .getElementType()
@@ -197,6 +209,15 @@ private:
       return 1;
     return shape.lookup ? 2 * getStepColumns() / 16 : 2;
   }
+  /// Row `n` of the low-rank branch's up factor as an f32 vector.
+  Value lowrankUpRow(Value n) {
+    Value row = read(op.getLowrankUp(), ValueRange{n, index(0)}, shape.lowrank);
+    if (!cast<VectorType>(row.getType()).getElementType().isF32())
+      row = arith::ExtFOp::create(b, vector(shape.lowrank, f32), row);
+    return row;
+  }
+  /// The low-rank branch after the product of a prefill: t up^T onto it.
+  Value addLowrank(Value product);
   /// A gated layer's epilogue on a GEMV block [rows, 2 features] of
   /// (gate, up) pairs: act(gate) * up as [rows, features].
   Value gateTile(Value tile, int64_t features);
@@ -213,6 +234,8 @@ private:
   /// The GEMV reads the codes from their buffer, to prefetch them.
   Value weightBuffer;
   int64_t prefetchRows = 0;
+  /// The GEMV's low-rank input rows, as vectors.
+  SmallVector<Value> lowrankInputs;
 };
 
 } // namespace
@@ -345,6 +368,11 @@ Value LinearKernelBuilder::buildGemv() {
   int64_t rowBytes = weightType.getDimSize(1);
   prefetchRows = std::max<int64_t>(together, (4096 + rowBytes - 1) / rowBytes);
   Value sums = shape.hasZeroPoints ? groupSums() : Value();
+  // Each input row's low-rank projection, read once as a vector.
+  for (int64_t r = 0; shape.lowrank && r < m; ++r)
+    lowrankInputs.push_back(read(op.getLowrankInput(),
+                                 ValueRange{index(r), index(0)},
+                                 shape.lowrank));
   Value zero = floatConstant(0.0f);
   Value c0 = index(0), c1 = index(1);
   VectorType accType = vector(getPieceLanes(), f32);
@@ -461,6 +489,8 @@ Value LinearKernelBuilder::buildGemv() {
               Value next = tiles[0];
               for (int64_t t = 0; t < together; ++t) {
                 Value column = arith::AddIOp::create(b, i, index(t));
+                // The low-rank branch's up factor row of this output.
+                Value up = shape.lowrank ? lowrankUpRow(rows[t]) : Value();
                 for (int64_t r = 0; r < m; ++r) {
                   Value y = vector::ReductionOp::create(
                       b, vector::CombiningKind::ADD,
@@ -468,6 +498,12 @@ Value LinearKernelBuilder::buildGemv() {
                   if (shape.hasZeroPoints)
                     y = arith::SubFOp::create(
                         b, y, groupLoop.getResult(slots + slot(t, r)));
+                  if (up)
+                    y = arith::AddFOp::create(
+                        b, y,
+                        vector::ReductionOp::create(
+                            b, vector::CombiningKind::ADD,
+                            arith::MulFOp::create(b, lowrankInputs[r], up)));
                   next = tensor::InsertOp::create(b, y, next,
                                                   ValueRange{index(r), column});
                 }
@@ -487,6 +523,26 @@ Value LinearKernelBuilder::buildGemv() {
             ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
       });
   return forall.getResult(0);
+}
+
+Value LinearKernelBuilder::addLowrank(Value product) {
+  Value up = op.getLowrankUp();
+  auto upType = cast<RankedTensorType>(up.getType());
+  if (!upType.getElementType().isF32())
+    up = arith::ExtFOp::create(
+        b, RankedTensorType::get(upType.getShape(), f32), up);
+  MLIRContext *context = b.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(context, d0, d1, d2);
+  auto maps = b.getAffineMapArrayAttr(
+      {AffineMap::get(3, 0, {d0, d2}, context),
+       AffineMap::get(3, 0, {d1, d2}, context),
+       AffineMap::get(3, 0, {d0, d1}, context)});
+  return linalg::MatmulOp::create(
+             b, TypeRange{product.getType()},
+             ValueRange{op.getLowrankInput(), up}, ValueRange{product},
+             {b.getNamedAttr("indexing_maps", maps)})
+      .getResult(0);
 }
 
 Value LinearKernelBuilder::gateTile(Value tile, int64_t features) {
@@ -623,6 +679,8 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
                                ValueRange{acc},
                                {b.getNamedAttr("indexing_maps", maps)})
           .getResult(0);
+  if (shape.lowrank)
+    product = addLowrank(product);
   if (shape.gated)
     return buildGatedEpilogue(b, b.getLoc(), product, *shape.gated, f32);
   return product;

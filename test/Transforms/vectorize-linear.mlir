@@ -131,3 +131,23 @@ func.func @prefill_gated(%x: tensor<9x128xf32>, %w: tensor<64x64xi8>, %s: tensor
       : (tensor<9x128xf32>, tensor<64x64xi8>, tensor<64x4xf16>) -> tensor<9x32xf32>
   return %y : tensor<9x32xf32>
 }
+
+// A low-rank branch: each input row's projection is read once as a vector,
+// each output row's f16 up factor widened, and their dot product added to
+// the row's sum before it is written.
+// CHECK-LABEL: func.func @gemv_lowrank
+// CHECK-SAME: %[[T:[^:]*]]: tensor<1x16xf32>, %[[U:[^:]*]]: tensor<64x16xf16>
+// CHECK: %[[TV:.*]] = vector.transfer_read %[[T]]{{.*}} : tensor<1x16xf32>, vector<16xf32>
+// CHECK: scf.forall
+// CHECK:   %[[UV:.*]] = vector.transfer_read %[[U]]{{.*}} : tensor<64x16xf16>, vector<16xf16>
+// CHECK:   %[[UF:.*]] = arith.extf %[[UV]] : vector<16xf16> to vector<16xf32>
+// CHECK:   %[[DOT:.*]] = vector.reduction <add>
+// CHECK:   %[[P:.*]] = arith.mulf %[[TV]], %[[UF]] : vector<16xf32>
+// CHECK:   %[[BRANCH:.*]] = vector.reduction <add>, %[[P]]
+// CHECK:   arith.addf %[[DOT]], %[[BRANCH]] : f32
+// CHECK-NOT: lowbit.linear
+func.func @gemv_lowrank(%x: tensor<1x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x2xf16>, %t: tensor<1x16xf32>, %u: tensor<64x16xf16>) -> tensor<1x64xf32> {
+  %y = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<64>, scale = f16>
+      : (tensor<1x128xf32>, tensor<64x64xi8>, tensor<64x2xf16>, tensor<1x16xf32>, tensor<64x16xf16>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

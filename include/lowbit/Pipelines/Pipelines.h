@@ -17,8 +17,9 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuse{
       *this, "fuse",
-      llvm::cl::desc("Fuse gate and up projections with their SiLU product "
-                     "into one gated lowbit.linear "
+      llvm::cl::desc("Fuse low-rank branches into their low-bit layers "
+                     "(lowbit-fuse-lowrank) and gate and up projections "
+                     "with their SiLU product into one gated lowbit.linear "
                      "(lowbit-fuse-gated-linear)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> approximateMath{

@@ -83,6 +83,40 @@ def FuseGatedLinearPass : Pass<"lowbit-fuse-gated-linear", "ModuleOp"> {
   let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
 }
 
+def FuseLowRankPass : Pass<"lowbit-fuse-lowrank", "ModuleOp"> {
+  let summary = "Fold SVDQuant's low-rank branch into its low-bit layer";
+  let description = [{
+    `lowbit-lowrank-split` leaves a layer's 16-bit branch as two matmuls
+    tagged `lowbit.lowrank_of`, `t = x L_down^T` and `y += t L_up^T`, the
+    second accumulating onto the layer's result. When that result is a
+    `lowbit.linear` with no other user, this pass gives the layer the
+    branch as `lowrank(%t, %up)` (the up factor in its stored f16, the
+    widening to f32 dropped) and removes the second matmul: the layer's
+    kernels add each output's r-term dot product before writing it, so the
+    output is written once and the factor read at 16 bits. The down
+    projection stays a separate (small) op. Layers without such a branch,
+    and branches onto anything else, are left alone.
+
+    ```mlir
+    %y0 = lowbit.linear %xq, %w scales(%s) scheme<i4, per_group<64>, scale = f16>
+        : (tensor<1x576xf32>, tensor<576x288xi8>, tensor<576x9xf16>) -> tensor<1x576xf32>
+    %t = linalg.matmul {lowbit.lowrank_of = "q"} ins(%x, %down ...) outs(%zero32 ...)
+    %up = arith.extf %l1 : tensor<576x32xf16> to tensor<576x32xf32>
+    %y = linalg.matmul {lowbit.lowrank_of = "q"} ins(%t, %up ...) outs(%y0 ...)
+    // becomes
+    %t = linalg.matmul {lowbit.lowrank_of = "q"} ins(%x, %down ...) outs(%zero32 ...)
+    %y = lowbit.linear %xq, %w scales(%s) lowrank(%t, %l1)
+        scheme<i4, per_group<64>, scale = f16>
+        : (tensor<1x576xf32>, tensor<576x288xi8>, tensor<576x9xf16>,
+           tensor<1x32xf32>, tensor<576x32xf16>) -> tensor<1x576xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused", "Low-rank branches fused">
+  ];
+  let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
+}
+
 def VectorizeMatmulPass : Pass<"lowbit-vectorize-matmul", "func::FuncOp"> {
   let summary = "Tile, split and vectorize transposed-B f32 matmuls into "
                 "register-blocked FMA kernels";
@@ -260,7 +294,10 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
     A gated layer (`gated<silu>`, rows in (gate, up) pairs) computes each
     pair of rows in one step of the row loop and writes `silu(gate) * up`
     from registers; prefill applies the same epilogue to the matmul's
-    product.
+    product. A low-rank branch (`lowrank(%t, %up)`) adds to each output
+    the dot product of its input row's `t` (read once as a vector) and its
+    row of the up factor (widened from f16 in registers) before the output
+    is written; prefill accumulates `t up^T` onto the matmul's product.
 
     Other lowbit.linear ops are left to the reference lowering.
 

@@ -702,18 +702,23 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
     SmallVector<OpFoldResult> leadSizes =
         tensor::getMixedSizes(b, b.getLoc(), input);
     leadSizes.pop_back();
-    Value matrix = input;
-    if (rank == 1) {
-      matrix = tensor::ExpandShapeOp::create(
-          b, RankedTensorType::get({1, inFeatures}, inputType.getElementType()),
-          input, ArrayRef<ReassociationIndices>{{0, 1}});
-    } else if (rank > 2) {
+    auto asMatrix = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      if (rank == 1)
+        return tensor::ExpandShapeOp::create(
+            b,
+            RankedTensorType::get({1, type.getDimSize(0)},
+                                  type.getElementType()),
+            tensor, ArrayRef<ReassociationIndices>{{0, 1}});
+      if (rank == 2)
+        return tensor;
       ReassociationIndices rows;
       for (int64_t axis = 0; axis + 1 < rank; ++axis)
         rows.push_back(axis);
-      matrix = tensor::CollapseShapeOp::create(
-          b, input, ArrayRef<ReassociationIndices>{rows, {rank - 1}});
-    }
+      return tensor::CollapseShapeOp::create(
+          b, tensor, ArrayRef<ReassociationIndices>{rows, {rank - 1}});
+    };
+    Value matrix = asMatrix(input);
     auto matrixType = cast<RankedTensorType>(matrix.getType());
     auto accType =
         RankedTensorType::get({matrixType.getDimSize(0), outFeatures}, f32);
@@ -738,6 +743,24 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                                  ValueRange{matrix, *weight}, ValueRange{acc},
                                  {b.getNamedAttr("indexing_maps", maps)})
             .getResult(0);
+    // The low-rank branch accumulates onto the product.
+    if (Value lowrank = adaptor.getLowrankInput()) {
+      Value up = adaptor.getLowrankUp();
+      auto upType = cast<RankedTensorType>(up.getType());
+      if (!upType.getElementType().isF32())
+        up = arith::ExtFOp::create(
+            b, RankedTensorType::get(upType.getShape(), f32), up);
+      Value branch = asMatrix(lowrank);
+      auto branchType = cast<RankedTensorType>(branch.getType());
+      if (!branchType.getElementType().isF32())
+        branch = arith::ExtFOp::create(
+            b, RankedTensorType::get(branchType.getShape(), f32), branch);
+      product = linalg::MatmulOp::create(
+                    b, TypeRange{accType}, ValueRange{branch, up},
+                    ValueRange{product},
+                    {b.getNamedAttr("indexing_maps", maps)})
+                    .getResult(0);
+    }
 
     // Bias and the conversion to the result's element type in one pass
     // (a gated layer converts after its gate).

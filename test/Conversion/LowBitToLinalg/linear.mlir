@@ -62,6 +62,22 @@ func.func @linear_gated(%x: tensor<2x3x64xf16>, %w: tensor<8x32xi8>, %s: tensor<
 
 // -----
 
+// A low-rank branch: its input t [.., r] as a matrix, the f16 up factor
+// widened, and t x up^T accumulated onto the product.
+// CHECK-LABEL: func.func @linear_lowrank
+// CHECK-SAME: (%{{[^:]*}}: tensor<2x3x64xf32>, %{{[^:]*}}: tensor<8x32xi8>, %{{[^:]*}}: tensor<8x2xf32>, %[[T:[^:]*]]: tensor<2x3x4xf32>, %[[U:[^:]*]]: tensor<8x4xf16>)
+// CHECK:      %[[MM:.+]] = linalg.matmul
+// CHECK-DAG:  %[[UP:.+]] = arith.extf %[[U]] : tensor<8x4xf16> to tensor<8x4xf32>
+// CHECK-DAG:  %[[TM:.+]] = tensor.collapse_shape %[[T]] {{\[\[}}0, 1], [2]] : tensor<2x3x4xf32> into tensor<6x4xf32>
+// CHECK:      %[[Y:.+]] = linalg.matmul {{.*}} ins(%[[TM]], %[[UP]] : tensor<6x4xf32>, tensor<8x4xf32>) outs(%[[MM]] : tensor<6x8xf32>)
+// CHECK:      tensor.expand_shape %[[Y]]
+func.func @linear_lowrank(%x: tensor<2x3x64xf32>, %w: tensor<8x32xi8>, %s: tensor<8x2xf32>, %t: tensor<2x3x4xf32>, %u: tensor<8x4xf16>) -> tensor<2x3x8xf32> {
+  %0 = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<32>> : (tensor<2x3x64xf32>, tensor<8x32xi8>, tensor<8x2xf32>, tensor<2x3x4xf32>, tensor<8x4xf16>) -> tensor<2x3x8xf32>
+  return %0 : tensor<2x3x8xf32>
+}
+
+// -----
+
 // lowbit.channel_scale is a broadcast multiply along the last axis.
 // CHECK-DAG: #[[VEC:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @channel_scale

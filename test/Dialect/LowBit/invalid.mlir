@@ -267,6 +267,30 @@ func.func @linear_gated_unknown_activation(%x: tensor<2x64xf32>, %w: tensor<4x32
 
 // -----
 
+func.func @linear_lowrank_up_shape(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>, %t: tensor<2x8xf32>, %u: tensor<6x8xf16>) {
+  // expected-error @+1 {{expected a low-rank up factor of shape 4xR, got 6x8}}
+  %0 = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<32>> : (tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>, tensor<2x8xf32>, tensor<6x8xf16>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_lowrank_input_shape(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>, %t: tensor<3x4xf32>, %u: tensor<4x8xf16>) {
+  // expected-error @+1 {{expected a low-rank input of shape 2x8, got 3x4}}
+  %0 = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<32>> : (tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>, tensor<3x4xf32>, tensor<4x8xf16>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_lowrank_half(%x: tensor<2x64xf32>, %w: tensor<4x32xi8>, %s: tensor<4x2xf32>, %t: tensor<2x8xf32>) {
+  // expected-error @+1 {{expected both the low-rank input and its up factor}}
+  %0 = "lowbit.linear"(%x, %w, %s, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>, scheme = #lowbit.scheme<i4, per_group<32>>}> : (tensor<2x64xf32>, tensor<4x32xi8>, tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
 func.func @linear_reduction_mismatch(%x: tensor<2x128xf32>, %w: tensor<4x32xi8>, %s: tensor<4x4xf32>) {
   // expected-error @+1 {{expected 64 packed bytes per row of 128 4-bit codes, got 32}}
   %0 = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>> : (tensor<2x128xf32>, tensor<4x32xi8>, tensor<4x4xf32>) -> tensor<2x4xf32>

@@ -69,9 +69,11 @@ func.func @dequantize(%q: tensor<?x32xi8>, %s: tensor<?x2xf16>, %z: tensor<?x2xi
 }
 
 // CHECK-LABEL: func.func @linear
-func.func @linear(%x: tensor<2x?x64xf16>, %v: tensor<64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf16>, %z: tensor<16x2xf16>, %b: tensor<16xf16>) -> (tensor<2x?x16xf16>, tensor<16xf32>) {
+func.func @linear(%x: tensor<2x?x64xf16>, %v: tensor<64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf16>, %z: tensor<16x2xf16>, %b: tensor<16xf16>, %t: tensor<2x?x8xf16>, %u: tensor<16x8xf16>) -> (tensor<2x?x16xf16>, tensor<16xf32>) {
   // CHECK: lowbit.linear %{{.*}}, %{{.*}} scales(%{{.*}}) zero_points(%{{.*}}) bias(%{{.*}}) scheme<ui4, per_group<32>, zero_point, scale = f16> packing<interleaved, block = 32> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16x2xf16>, tensor<16xf16>) -> tensor<2x?x16xf16>
   %0 = lowbit.linear %x, %w scales(%s) zero_points(%z) bias(%b) scheme<ui4, per_group<32>, zero_point, scale = f16> packing<interleaved, block = 32> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16x2xf16>, tensor<16xf16>) -> tensor<2x?x16xf16>
+  // CHECK: lowbit.linear %{{.*}}, %{{.*}} scales(%{{.*}}) lowrank(%{{.*}}, %{{.*}}) scheme<i4, per_group<32>, scale = f16> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<2x?x8xf16>, tensor<16x8xf16>) -> tensor<2x?x16xf16>
+  %l = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<32>, scale = f16> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<2x?x8xf16>, tensor<16x8xf16>) -> tensor<2x?x16xf16>
   // CHECK: lowbit.linear %{{.*}}, %{{.*}} scales(%{{.*}}) bias(%{{.*}}) scheme<i4, per_group<32>, scale = f16> gated<silu> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16xf16>) -> tensor<2x?x8xf16>
   %g = lowbit.linear %x, %w scales(%s) bias(%b) scheme<i4, per_group<32>, scale = f16> gated<silu> : (tensor<2x?x64xf16>, tensor<16x32xi8>, tensor<16x2xf16>, tensor<16xf16>) -> tensor<2x?x8xf16>
   // CHECK: lowbit.linear %{{.*}}, %{{.*}} scales(%{{.*}}) scheme<i4, per_group<32>, scale = f16> : (tensor<64xf32>, tensor<16x32xi8>, tensor<16x2xf16>) -> tensor<16xf32>

@@ -298,6 +298,25 @@ LogicalResult LinearOp::verify() {
       return emitOpError() << "expected a bias of shape " << outFeatures
                            << ", got " << formatShape(biasType.getShape());
   }
+  if (bool(getLowrankInput()) != bool(getLowrankUp()))
+    return emitOpError("expected both the low-rank input and its up factor");
+  if (Value lowrank = getLowrankInput()) {
+    auto lowrankType = cast<RankedTensorType>(lowrank.getType());
+    auto upType = cast<RankedTensorType>(getLowrankUp().getType());
+    int64_t rank = upType.getRank() == 2 ? upType.getDimSize(1)
+                                         : ShapedType::kDynamic;
+    SmallVector<int64_t> expectedLowrank(inputType.getShape());
+    expectedLowrank.back() = rank;
+    if (upType.getRank() != 2 ||
+        !compatible(upType.getDimSize(0), outFeatures))
+      return emitOpError() << "expected a low-rank up factor of shape "
+                           << outFeatures << "xR, got "
+                           << formatShape(upType.getShape());
+    if (!compatible(lowrankType.getShape(), expectedLowrank))
+      return emitOpError() << "expected a low-rank input of shape "
+                           << formatShape(expectedLowrank) << ", got "
+                           << formatShape(lowrankType.getShape());
+  }
   return verifyQuantizedLayout(*this, "weight", getScheme(),
                                getPackingOrDefault(), {outFeatures, inFeatures},
                                weightType, getScales().getType(),

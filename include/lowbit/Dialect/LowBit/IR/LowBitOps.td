@@ -137,6 +137,13 @@ def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
     `lowbit.dequantize`; lowerings are free never to materialise the float
     weights.
 
+    With `lowrank(%t, %up)` the op adds a low-rank branch to the product:
+    `y += t x up^T`, with `t` (`[..., r]`) the branch's down projection of
+    the layer's input, computed before the op, and `up` (`[N, r]`) its up
+    factor. This is SVDQuant's 16-bit branch as `lowbit-fuse-lowrank` folds
+    it in: the kernel adds each output's `r`-term dot product to the
+    low-bit one before writing it, so the output is written once.
+
     With `gated<act>` the op is a whole gated linear unit (SwiGLU for
     `silu`): the weight's rows come in (gate, up) pairs, row `2n` the gate
     and row `2n + 1` the up projection of output feature `n`, and
@@ -163,6 +170,8 @@ def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
                        LowBit_ScaleTensor:$scales,
                        Optional<LowBit_ZeroPointTensor>:$zero_points,
                        Optional<LowBit_FloatTensor>:$bias,
+                       Optional<LowBit_FloatTensor>:$lowrank_input,
+                       Optional<LowBit_FloatTensor>:$lowrank_up,
                        LowBit_QuantSchemeAttr:$scheme,
                        OptionalAttr<LowBit_PackingAttr>:$packing,
                        OptionalAttr<LowBit_GatedActivationAttr>:$gated);
@@ -170,6 +179,7 @@ def LowBit_LinearOp : LowBit_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $input `,` $weight `scales` `(` $scales `)`
     (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
+    (`lowrank` `(` $lowrank_input^ `,` $lowrank_up `)`)?
     `scheme` `` $scheme (`packing` `` $packing^)? (`gated` `` $gated^)?
     attr-dict `:` functional-type(operands, results)
   }];
