@@ -24,9 +24,6 @@ using namespace mlir::lowbit;
 
 namespace {
 
-/// The attribute tagging the matmuls of a layer's low-rank branch.
-constexpr llvm::StringLiteral kLowRankOfAttr = "lowbit.lowrank_of";
-
 /// One layer to split, and the results of the parallel part.
 struct SplitJob {
   LinearLayer *layer = nullptr;

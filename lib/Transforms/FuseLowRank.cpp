@@ -30,9 +30,6 @@ using namespace mlir::lowbit;
 
 namespace {
 
-/// The attribute lowbit-lowrank-split tags its branch's matmuls with.
-constexpr llvm::StringLiteral kLowRankOfAttr = "lowbit.lowrank_of";
-
 /// Whether `matmul` computes ins[0] x ins[1]^T into its init.
 bool isTransposedB(linalg::MatmulOp matmul) {
   MLIRContext *context = matmul.getContext();

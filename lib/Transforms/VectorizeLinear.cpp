@@ -216,6 +216,21 @@ private:
       row = arith::ExtFOp::create(b, vector(shape.lowrank, f32), row);
     return row;
   }
+  /// `init + lhs rhs^T` as a linalg.matmul (the form lowbit-vectorize-matmul
+  /// blocks for registers).
+  Value transposedBMatmul(Value lhs, Value rhs, Value init) {
+    MLIRContext *context = b.getContext();
+    AffineExpr d0, d1, d2;
+    bindDims(context, d0, d1, d2);
+    auto maps = b.getAffineMapArrayAttr(
+        {AffineMap::get(3, 0, {d0, d2}, context),
+         AffineMap::get(3, 0, {d1, d2}, context),
+         AffineMap::get(3, 0, {d0, d1}, context)});
+    return linalg::MatmulOp::create(b, TypeRange{init.getType()},
+                                    ValueRange{lhs, rhs}, ValueRange{init},
+                                    {b.getNamedAttr("indexing_maps", maps)})
+        .getResult(0);
+  }
   /// The low-rank branch after the product of a prefill: t up^T onto it.
   Value addLowrank(Value product);
   /// A gated layer's epilogue on a GEMV block [rows, 2 features] of
@@ -531,18 +546,7 @@ Value LinearKernelBuilder::addLowrank(Value product) {
   if (!upType.getElementType().isF32())
     up = arith::ExtFOp::create(
         b, RankedTensorType::get(upType.getShape(), f32), up);
-  MLIRContext *context = b.getContext();
-  AffineExpr d0, d1, d2;
-  bindDims(context, d0, d1, d2);
-  auto maps = b.getAffineMapArrayAttr(
-      {AffineMap::get(3, 0, {d0, d2}, context),
-       AffineMap::get(3, 0, {d1, d2}, context),
-       AffineMap::get(3, 0, {d0, d1}, context)});
-  return linalg::MatmulOp::create(
-             b, TypeRange{product.getType()},
-             ValueRange{op.getLowrankInput(), up}, ValueRange{product},
-             {b.getNamedAttr("indexing_maps", maps)})
-      .getResult(0);
+  return transposedBMatmul(op.getLowrankInput(), up, product);
 }
 
 Value LinearKernelBuilder::gateTile(Value tile, int64_t features) {
@@ -666,19 +670,7 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
                   ValueRange{tensor::EmptyOp::create(
                       b, ArrayRef<int64_t>{m, n}, f32)})
                   .getResult(0);
-  MLIRContext *context = b.getContext();
-  AffineExpr d0, d1, d2;
-  bindDims(context, d0, d1, d2);
-  auto maps = b.getAffineMapArrayAttr(
-      {AffineMap::get(3, 0, {d0, d2}, context),
-       AffineMap::get(3, 0, {d1, d2}, context),
-       AffineMap::get(3, 0, {d0, d1}, context)});
-  Value product =
-      linalg::MatmulOp::create(b, TypeRange{acc.getType()},
-                               ValueRange{op.getInput(), forall.getResult(0)},
-                               ValueRange{acc},
-                               {b.getNamedAttr("indexing_maps", maps)})
-          .getResult(0);
+  Value product = transposedBMatmul(op.getInput(), forall.getResult(0), acc);
   if (shape.lowrank)
     product = addLowrank(product);
   if (shape.gated)

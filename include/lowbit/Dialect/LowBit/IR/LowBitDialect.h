@@ -14,6 +14,9 @@ namespace mlir::lowbit {
 /// calibration keys its statistics by it, and the quantization passes carry
 /// it over to what they make of the layer.
 inline constexpr llvm::StringLiteral kLayerNameAttr = "lowbit.name";
+/// The attribute tagging the matmuls of a layer's low-rank branch
+/// (lowbit-lowrank-split), naming the layer.
+inline constexpr llvm::StringLiteral kLowRankOfAttr = "lowbit.lowrank_of";
 
 } // namespace mlir::lowbit
 
