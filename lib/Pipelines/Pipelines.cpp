@@ -32,6 +32,12 @@ void mlir::lowbit::buildLowerToLLVMPipeline(OpPassManager &pm,
   // Low-bit linear layers the vector kernels handle skip the reference
   // lowering (which dequantizes the whole weight before an f32 product).
   if (options.vectorize) {
+    // Weights in the layout the kernels read, chosen for the target.
+    if (options.repack) {
+      PackWeightsPassOptions pack;
+      pack.target = options.target;
+      pm.addPass(createPackWeightsPass(pack));
+    }
     VectorizeLinearPassOptions linear;
     if (!options.parallel)
       linear.threads = 1;

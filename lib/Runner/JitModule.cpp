@@ -128,6 +128,7 @@ JitModule::create(ModuleOp module, const JitOptions &options) {
     pipeline.vectorize = options.vectorize;
     pipeline.parallel = options.parallel;
     pipeline.fuse = options.fuse;
+    pipeline.repack = options.repack;
     buildLowerToLLVMPipeline(pm, pipeline);
     if (failed(pm.run(module)))
       return makeError("lowering to the LLVM dialect failed");

@@ -16,13 +16,13 @@
 
 #include "lowbit/Dialect/LowBit/IR/LowBitDialect.h"
 #include "lowbit/Dialect/LowBit/IR/LowBitOps.h"
+#include "lowbit/Transforms/Constants.h"
 #include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 #define DEBUG_TYPE "lowbit-fuse-gated-linear"
@@ -102,26 +102,6 @@ matchSwiGlu(linalg::GenericOp generic) {
   return std::nullopt;
 }
 
-/// The bytes of a constant tensor operand: a blob or a dense literal.
-std::optional<ArrayRef<char>> getConstantBytes(Value value) {
-  auto constant = value.getDefiningOp<arith::ConstantOp>();
-  if (!constant)
-    return std::nullopt;
-  auto type = cast<ShapedType>(constant.getType());
-  if (type.getElementTypeBitWidth() % 8 != 0)
-    return std::nullopt;
-  if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
-    AsmResourceBlob *data = blob.getRawHandle().getBlob();
-    if (!data)
-      return std::nullopt;
-    return data->getData();
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-  if (!dense || dense.isSplat())
-    return std::nullopt;
-  return dense.getRawData();
-}
-
 /// Whether `gate` and `up` can become one gated layer: the same input,
 /// scheme, packing and operand types, constant operands with one row of
 /// scales (and zero points) per weight row.
@@ -182,15 +162,10 @@ private:
     SmallVector<int64_t> shape(type.getShape());
     shape[0] *= 2;
     auto fusedType = RankedTensorType::get(shape, type.getElementType());
-    auto blob = dyn_cast<DenseResourceElementsAttr>(gate.getValue());
-    if (!blob || !isa<DenseResourceElementsAttr>(up.getValue()))
-      return DenseElementsAttr::getFromRawBuffer(fusedType, bytes);
     // Blobs stay blobs, so that large weights are still externalized.
-    size_t alignment = type.getElementTypeBitWidth() / 8;
-    return DenseResourceElementsAttr::get(
-        fusedType, (blob.getRawHandle().getKey() + ".gated").str(),
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(
-            ArrayRef<char>(bytes), std::max<size_t>(alignment, 8)));
+    if (!isa<DenseResourceElementsAttr>(up.getValue()))
+      return DenseElementsAttr::getFromRawBuffer(fusedType, bytes);
+    return makeConstantLike(gate.getValue(), fusedType, ".gated", bytes);
   }
 
   DenseMap<std::pair<Attribute, Attribute>, TypedAttr> cache;

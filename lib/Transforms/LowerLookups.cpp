@@ -2,8 +2,10 @@
 //
 // A 16-entry f32 table indexed by 16 i32 lanes is one AVX-512 instruction,
 // vpermps, which reads the low four bits of each index: the lookup becomes a
-// call of its LLVM intrinsic. Any other lookup (or a target without
-// AVX-512) becomes per-lane extracts of the masked indices, which is correct
+// call of its LLVM intrinsic. With AVX2, whose vpermps has 8 lanes and
+// reads three bits, 8 lanes look up both halves of the table and bit 3 of
+// the index picks one. Any other lookup (or a target without either)
+// becomes per-lane extracts of the masked indices, which is correct
 // everywhere and slow enough that the kernels avoid it.
 //
 //===----------------------------------------------------------------------===//
@@ -32,6 +34,28 @@ static Value lowerToPermute(ImplicitLocOpBuilder &b, LookupOp op) {
       .getResult(0);
 }
 
+static Value lowerToTwoPermutes(ImplicitLocOpBuilder &b, LookupOp op) {
+  auto half = VectorType::get({8}, b.getF32Type());
+  Value indices = op.getIndices();
+  auto permute = [&](int64_t offset) -> Value {
+    Value entries = vector::ExtractStridedSliceOp::create(
+        b, op.getTable(), ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{8},
+        ArrayRef<int64_t>{1});
+    return LLVM::CallIntrinsicOp::create(b, half,
+                                         b.getStringAttr("llvm.x86.avx2.permps"),
+                                         ValueRange{entries, indices})
+        .getResult(0);
+  };
+  Value low = permute(0), high = permute(8);
+  auto indexType = cast<ShapedType>(indices.getType());
+  Value bit = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(indexType, Attribute(b.getI32IntegerAttr(8))));
+  Value upper = arith::CmpIOp::create(
+      b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, indices, bit),
+      arith::ConstantOp::create(b, b.getZeroAttr(indexType)));
+  return arith::SelectOp::create(b, upper, high, low);
+}
+
 static Value lowerToExtracts(ImplicitLocOpBuilder &b, LookupOp op) {
   VectorType indexType = op.getIndices().getType();
   int64_t entries = op.getTable().getType().getNumElements();
@@ -56,8 +80,8 @@ struct LowerLookupsPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<bool> avx512 = targetHasAvx512(target);
-    if (!avx512) {
+    std::optional<CpuTarget> cpu = parseCpuTarget(target);
+    if (!cpu) {
       getOperation()->emitError()
           << "unknown target '" << target
           << "' of lowbit-lower-lookups (host, avx512, avx2, generic)";
@@ -67,12 +91,17 @@ struct LowerLookupsPass
       ImplicitLocOpBuilder b(op.getLoc(), op);
       VectorType table = op.getTable().getType();
       VectorType indices = op.getIndices().getType();
-      bool permute = *avx512 && table.getNumElements() == 16 &&
+      bool sixteen = table.getNumElements() == 16 &&
                      table.getElementType().isF32() &&
-                     indices.getNumElements() == 16 &&
                      indices.getElementType().isInteger(32);
-      op.getResult().replaceAllUsesWith(permute ? lowerToPermute(b, op)
-                                                : lowerToExtracts(b, op));
+      Value result;
+      if (sixteen && cpu->avx512 && indices.getNumElements() == 16)
+        result = lowerToPermute(b, op);
+      else if (sixteen && cpu->avx2 && indices.getNumElements() == 8)
+        result = lowerToTwoPermutes(b, op);
+      else
+        result = lowerToExtracts(b, op);
+      op.getResult().replaceAllUsesWith(result);
       op.erase();
     });
   }

@@ -20,6 +20,7 @@
 
 #include "lowbit/Conversion/LowBitToLinalg/LowBitToLinalg.h"
 #include "lowbit/Dialect/LowBit/IR/LowBitOps.h"
+#include "lowbit/Support/QuantMath.h"
 #include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -52,21 +53,36 @@ struct LinearShape {
   bool isSigned, hasZeroPoints;
   /// Codes per group (a scale each), and per step of the inner loop.
   int64_t group, chunk;
-  /// 4-bit codes decoded by a lane permute of a 16-entry f32 table
-  /// (AVX-512's vpermps) rather than by shifts and conversions.
-  bool lookup = false;
+  /// The codes are packed `interleaved` with blocks of one step: field p of
+  /// a step's byte j is channel j + p * (bytes a step), so each field of a
+  /// vector of bytes meets consecutive channels of the input as it is.
+  /// Otherwise (sequential) field p of byte j is channel j * fields + p and
+  /// the input is split once into its `fields` channel residues.
+  bool interleaved = false;
+  /// Codes decoded by a lane permute of a 16-entry f32 table (`lookupLanes`
+  /// lanes a permute): NF4 and FP4 always, 4-bit integers where AVX-512's
+  /// vpermps makes that cheaper than shifts and conversions. Empty: shifts
+  /// and integer-to-float conversions.
+  SmallVector<float> table;
+  int64_t lookupLanes = 0;
   /// A gated linear unit: rows in (gate, up) pairs, act(gate) * up out.
   std::optional<GatedActivation> gated;
   /// The rank of a low-rank branch added to each output (0: none).
   int64_t lowrank = 0;
   int64_t getGroups() const { return inFeatures / group; }
+  /// Codes per byte.
+  int64_t getFields() const { return 8 / bits; }
+  int64_t getStepBytes() const { return chunk * bits / 8; }
 };
 
-/// Whether the kernels can compute `op`, and with which cut: rank-2 f32
-/// input, 4- or 8-bit integer codes packed sequentially, per-channel or
-/// per-group scales (f32 or f16), no bias; a low-rank branch of f32
+/// Whether the kernels can compute `op` with its weights packed as
+/// `packing`, and with which cut: rank-2 f32 input; 2-, 4- or 8-bit
+/// integer codes or 4-bit NF4/FP4 codes, packed sequentially or
+/// interleaved in blocks of one step; per-channel or per-group scales (f32,
+/// f16, bf16 or e8m0); f32 zero points; no bias; a low-rank branch of f32
 /// inputs and f32 or f16 up factors.
-std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
+std::optional<LinearShape> matchLinear(LinearOp op, CpuTarget target,
+                                       PackingAttr packing) {
   RankedTensorType input = op.getInput().getType();
   if (input.getRank() != 2 || !input.hasStaticShape() ||
       !input.getElementType().isF32() ||
@@ -74,22 +90,28 @@ std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
       !op.getWeight().getType().hasStaticShape())
     return std::nullopt;
   QuantSchemeAttr scheme = op.getScheme();
-  if (!scheme.isIntegerFormat() || (scheme.getBits() != 4 &&
-                                    scheme.getBits() != 8))
+  FormatSpec format = getFormatSpec(scheme);
+  bool tableFormat = format.format == ElementFormat::nf4 ||
+                     format.format == ElementFormat::f4E2M1FN;
+  if (format.isInteger() ? (format.bits != 2 && format.bits != 4 &&
+                            format.bits != 8)
+                         : !tableFormat)
     return std::nullopt;
-  if (op.getPackingOrDefault().getOrder() != PackOrder::sequential)
+  if (packing.getOrder() == PackOrder::base3)
     return std::nullopt;
   Type scaleType = scheme.getScaleType();
-  if (!scaleType.isF32() && !scaleType.isF16())
+  if (!scaleType.isF32() && !scaleType.isF16() && !scaleType.isBF16() &&
+      !isa<Float8E8M0FNUType>(scaleType))
     return std::nullopt;
   LinearShape shape;
   shape.rows = input.getDimSize(0);
   shape.outFeatures = op.getOutFeatures();
   shape.inFeatures = op.getInFeatures();
-  shape.bits = scheme.getBits();
-  shape.isSigned = scheme.getFormat() == ElementFormat::sint;
+  shape.bits = format.bits;
+  shape.isSigned = format.format == ElementFormat::sint;
   shape.hasZeroPoints = !scheme.getSymmetric();
   shape.gated = op.getGated();
+  shape.interleaved = packing.getOrder() == PackOrder::interleaved;
   if (Value branch = op.getLowrankInput()) {
     auto branchType = cast<RankedTensorType>(branch.getType());
     auto upType = cast<RankedTensorType>(op.getLowrankUp().getType());
@@ -114,17 +136,35 @@ std::optional<LinearShape> matchLinear(LinearOp op, bool hasAvx512) {
   default:
     return std::nullopt;
   }
-  // With AVX-512 a 4-bit step is one or two blocks of 16 bytes, each
-  // widened to 16 lanes of i32 whose low nibble indexes the table.
-  if (hasAvx512 && shape.bits == 4 && shape.group % 32 == 0) {
-    shape.lookup = true;
-    shape.chunk = shape.group % 64 == 0 ? 64 : 32;
+  // 4-bit codes through a table: NF4/FP4 need one; with AVX-512 a 16-lane
+  // permute also beats shifts for integers. Without AVX-512 a lookup is 8
+  // lanes (AVX2: two 8-entry permutes and a blend).
+  if (tableFormat || (target.avx512 && shape.bits == 4)) {
+    if (format.isInteger())
+      for (int field = 0; field < 16; ++field)
+        shape.table.push_back(
+            float(shape.isSigned && field >= 8 ? field - 16 : field));
+    else
+      shape.table = getDecodeTable(format);
+    shape.lookupLanes = target.avx512 ? 16 : 8;
+  }
+  // A step is up to 64 codes and 8 to 64 bytes, a whole number of lookups,
+  // that tiles each group; interleaved codes must be in blocks of one step.
+  int64_t minimumBytes = shape.table.empty() ? 8 : shape.lookupLanes;
+  auto fits = [&](int64_t chunk) {
+    int64_t bytes = chunk * shape.bits / 8;
+    return chunk * shape.bits % 8 == 0 && bytes >= minimumBytes &&
+           chunk <= 64 && bytes % minimumBytes == 0 &&
+           shape.group % chunk == 0;
+  };
+  if (shape.interleaved) {
+    if (!fits(packing.getBlock()))
+      return std::nullopt;
+    shape.chunk = packing.getBlock();
     return shape;
   }
-  // Steps of up to 64 codes (32 bytes at 4 bits) that tile each group.
-  int64_t minimum = shape.bits == 4 ? 16 : 8;
   for (int64_t chunk : {64, 32, 16, 8}) {
-    if (chunk >= minimum && shape.group % chunk == 0) {
+    if (fits(chunk)) {
       shape.chunk = chunk;
       return shape;
     }
@@ -188,26 +228,25 @@ private:
     return value;
   }
   /// One vector of decoded codes of a step and where its inputs are: which
-  /// of splitInput()'s tensors, at which column past the step's first.
+  /// of splitInput()'s tensors, at which column past the step's first
+  /// (stepColumns() a step), and which field of the bytes it is (each field
+  /// accumulates into its own chain).
   struct Piece {
     Value codes;
     unsigned input;
     int64_t column;
+    int64_t field;
   };
-  /// The codes of step `step` of row `n` as f32 vectors: for 4 bits the
-  /// even and the odd codes (the low and high nibbles) of each block of
-  /// bytes, for 8 bits one vector.
+  /// The codes of step `step` of row `n` as f32 vectors, field by field of
+  /// each block of bytes (one block, or one per lookup).
   SmallVector<Piece> decode(Value n, Value step);
   /// Columns of each splitInput() tensor that a step covers.
-  int64_t getStepColumns() const { return shape.chunk * shape.bits / 8; }
-  /// Lanes of each decoded piece, and pieces per step.
-  int64_t getPieceLanes() const {
-    return shape.lookup ? 16 : getStepColumns();
+  int64_t stepColumns() const {
+    return shape.interleaved ? shape.chunk : shape.getStepBytes();
   }
-  int64_t getPieceCount() const {
-    if (shape.bits == 8)
-      return 1;
-    return shape.lookup ? 2 * getStepColumns() / 16 : 2;
+  /// Lanes of each decoded piece.
+  int64_t getPieceLanes() const {
+    return shape.table.empty() ? shape.getStepBytes() : shape.lookupLanes;
   }
   /// Row `n` of the low-rank branch's up factor as an f32 vector.
   Value lowrankUpRow(Value n) {
@@ -231,12 +270,16 @@ private:
                                     {b.getNamedAttr("indexing_maps", maps)})
         .getResult(0);
   }
+  /// [a0, b0, c0, .., a1, b1, c1, ..] of vectors [a, b, c, ..] of one
+  /// type (a power-of-two count of them).
+  Value interleaveLanes(ArrayRef<Value> vectors);
   /// The low-rank branch after the product of a prefill: t up^T onto it.
   Value addLowrank(Value product);
   /// A gated layer's epilogue on a GEMV block [rows, 2 features] of
   /// (gate, up) pairs: act(gate) * up as [rows, features].
   Value gateTile(Value tile, int64_t features);
-  /// x[:, 2j] and x[:, 2j + 1] as contiguous tensors, or x itself.
+  /// For sequentially packed codes of f fields a byte, the input's channel
+  /// residues x[:, f j + p] as contiguous tensors (p < f); otherwise x.
   SmallVector<Value> splitInput();
   /// sum over each group of the input, [rows, groups] (for zero points).
   Value groupSums();
@@ -257,78 +300,89 @@ private:
 
 SmallVector<LinearKernelBuilder::Piece>
 LinearKernelBuilder::decode(Value n, Value step) {
-  int64_t bytes = getStepColumns();
-  Type i8 = b.getI8Type();
+  int64_t bytes = shape.getStepBytes(), fields = shape.getFields();
+  unsigned bits = shape.bits;
   Value offset = arith::MulIOp::create(b, step, index(bytes));
-  if (shape.lookup) {
-    // The nibble's code values in lane order: vpermps reads the low four
-    // bits of each i32 lane as the index into the table.
-    SmallVector<float> table;
-    for (int code = 0; code < 16; ++code)
-      table.push_back(float(shape.isSigned && code >= 8 ? code - 16 : code));
+  // Field `field` of the bytes from `block` on: its input and column.
+  auto place = [&](Value codes, int64_t field, int64_t block) -> Piece {
+    if (shape.interleaved)
+      return {codes, 0, field * bytes + block, field};
+    return {codes, unsigned(field), block, field};
+  };
+  SmallVector<Piece> pieces;
+  if (!shape.table.empty()) {
+    // A lookup reads the low four bits of each i32 lane as the index into
+    // the table of code values.
     VectorType tableType = vector(16, f32);
     Value values = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(tableType, llvm::ArrayRef(table)));
-    VectorType indexType = vector(16, b.getI32Type());
-    Value four = splat(indexType, b.getI32IntegerAttr(4));
-    auto permute = [&](Value indices) -> Value {
-      return LookupOp::create(b, tableType, values, indices);
-    };
-    SmallVector<Piece> pieces;
-    for (int64_t block = 0; block < bytes; block += 16) {
+        b, DenseElementsAttr::get(tableType, llvm::ArrayRef(shape.table)));
+    int64_t lanes = shape.lookupLanes;
+    VectorType indexType = vector(lanes, b.getI32Type());
+    for (int64_t block = 0; block < bytes; block += lanes) {
       Value at = arith::AddIOp::create(b, offset, index(block));
-      Value packed = readWeights(n, at, 16, block == 0);
-      Value wide = arith::ExtUIOp::create(b, indexType, packed);
-      pieces.push_back({permute(wide), 0, block});
-      pieces.push_back({permute(arith::ShRUIOp::create(b, wide, four)), 1,
-                        block});
+      Value wide = arith::ExtUIOp::create(
+          b, indexType, readWeights(n, at, lanes, block == 0));
+      for (int64_t field = 0; field < fields; ++field) {
+        Value indices = wide;
+        if (field)
+          indices = arith::ShRUIOp::create(
+              b, wide, splat(indexType, b.getI32IntegerAttr(bits * field)));
+        pieces.push_back(place(
+            LookupOp::create(b, vector(lanes, f32), values, indices), field,
+            block));
+      }
     }
     return pieces;
   }
-  VectorType byteType = vector(bytes, i8);
+  VectorType byteType = vector(bytes, b.getI8Type());
   Value packed = readWeights(n, offset, bytes, true);
-  auto toFloat = [&](Value codes) -> Value {
-    VectorType type = vector(bytes, f32);
-    if (shape.isSigned)
-      return arith::SIToFPOp::create(b, type, codes);
-    return arith::UIToFPOp::create(b, type, codes);
+  auto shift = [&](int64_t amount) {
+    return splat(byteType, b.getI8IntegerAttr(amount));
   };
-  if (shape.bits == 8)
-    return {{toFloat(packed), 0, 0}};
-  Value four = splat(byteType, b.getI8IntegerAttr(4));
-  Value low, high;
-  if (shape.isSigned) {
-    low = arith::ShRSIOp::create(b, arith::ShLIOp::create(b, packed, four),
-                                 four);
-    high = arith::ShRSIOp::create(b, packed, four);
-  } else {
-    low = arith::AndIOp::create(b, packed,
-                                splat(byteType, b.getI8IntegerAttr(15)));
-    high = arith::ShRUIOp::create(b, packed, four);
+  for (int64_t field = 0; field < fields; ++field) {
+    // Field `field` occupies bits [bits * field, bits * (field + 1)).
+    Value codes = packed;
+    if (shape.isSigned) {
+      int64_t left = 8 - bits * (field + 1);
+      if (left)
+        codes = arith::ShLIOp::create(b, codes, shift(left));
+      if (bits != 8)
+        codes = arith::ShRSIOp::create(b, codes, shift(8 - bits));
+    } else if (bits != 8) {
+      if (field)
+        codes = arith::ShRUIOp::create(b, codes, shift(bits * field));
+      if (field + 1 != fields)
+        codes = arith::AndIOp::create(b, codes, shift((1 << bits) - 1));
+    }
+    VectorType type = vector(bytes, f32);
+    codes = shape.isSigned ? Value(arith::SIToFPOp::create(b, type, codes))
+                           : Value(arith::UIToFPOp::create(b, type, codes));
+    pieces.push_back(place(codes, field, 0));
   }
-  return {{toFloat(low), 0, 0}, {toFloat(high), 1, 0}};
+  return pieces;
 }
 
 SmallVector<Value> LinearKernelBuilder::splitInput() {
   Value x = op.getInput();
-  if (shape.bits == 8)
+  int64_t fields = shape.getFields();
+  if (shape.interleaved || fields == 1)
     return {x};
   int64_t m = shape.rows, k = shape.inFeatures;
-  Value pairs = tensor::ExpandShapeOp::create(
-      b, RankedTensorType::get({m, k / 2, 2}, f32), x,
+  Value residues = tensor::ExpandShapeOp::create(
+      b, RankedTensorType::get({m, k / fields, fields}, f32), x,
       ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-  SmallVector<Value> halves;
-  for (int64_t parity : {0, 1}) {
+  SmallVector<Value> parts;
+  for (int64_t field = 0; field < fields; ++field) {
     // A strided view, copied once so that the kernel reads it contiguously.
     Value strided = tensor::ExtractSliceOp::create(
-        b, RankedTensorType::get({m, k / 2}, f32), pairs, ValueRange{},
-        ValueRange{}, ValueRange{}, ArrayRef<int64_t>{0, 0, parity},
-        ArrayRef<int64_t>{m, k / 2, 1}, ArrayRef<int64_t>{1, 1, 1});
-    Value empty = tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, k / 2}, f32);
-    halves.push_back(
-        linalg::CopyOp::create(b, strided, empty).getResult(0));
+        b, RankedTensorType::get({m, k / fields}, f32), residues, ValueRange{},
+        ValueRange{}, ValueRange{}, ArrayRef<int64_t>{0, 0, field},
+        ArrayRef<int64_t>{m, k / fields, 1}, ArrayRef<int64_t>{1, 1, 1});
+    Value empty =
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, k / fields}, f32);
+    parts.push_back(linalg::CopyOp::create(b, strided, empty).getResult(0));
   }
-  return halves;
+  return parts;
 }
 
 Value LinearKernelBuilder::groupSums() {
@@ -362,7 +416,7 @@ Value LinearKernelBuilder::groupSums() {
 
 Value LinearKernelBuilder::buildGemv() {
   int64_t m = shape.rows, n = shape.outFeatures;
-  int64_t columns = getStepColumns();
+  int64_t columns = stepColumns();
   int64_t stepsPerGroup = shape.group / shape.chunk;
   // Output rows computed together: each input vector read serves all of
   // them, and their weight streams and FMA chains are independent.
@@ -374,7 +428,7 @@ Value LinearKernelBuilder::buildGemv() {
   // one feature per pair.
   int64_t rowsPerFeature = shape.gated ? 2 : 1;
   SmallVector<Value> inputs = splitInput();
-  int64_t parities = int64_t(inputs.size());
+  int64_t chains = shape.getFields();
   auto weightType = cast<RankedTensorType>(op.getWeight().getType());
   weightBuffer = bufferization::ToBufferOp::create(
       b, MemRefType::get(weightType.getShape(), weightType.getElementType()),
@@ -433,8 +487,8 @@ Value LinearKernelBuilder::buildGemv() {
                     b.setInsertionPoint(gb.getInsertionBlock(),
                                         gb.getInsertionPoint());
                     // The group's partial sums, one chain per slot and
-                    // parity (even/odd channels).
-                    SmallVector<Value> zeros(slots * parities, zeroVector);
+                    // field of the bytes.
+                    SmallVector<Value> zeros(slots * chains, zeroVector);
                     auto stepLoop = scf::ForOp::create(
                         b, c0, index(stepsPerGroup), c1, zeros,
                         [&](OpBuilder &sb, Location sloc, Value s,
@@ -462,7 +516,7 @@ Value LinearKernelBuilder::buildGemv() {
                                              accType.getNumElements());
                               for (int64_t t = 0; t < together; ++t) {
                                 Value &acc =
-                                    next[slot(t, r) * parities + piece.input];
+                                    next[slot(t, r) * chains + piece.field];
                                 acc = vector::FMAOp::create(
                                     b, codes[t][p].codes, x, acc);
                               }
@@ -478,11 +532,11 @@ Value LinearKernelBuilder::buildGemv() {
                           vector::BroadcastOp::create(b, accType, scale);
                       for (int64_t r = 0; r < m; ++r) {
                         Value dot =
-                            stepLoop.getResult(slot(t, r) * parities);
-                        for (int64_t p = 1; p < parities; ++p)
+                            stepLoop.getResult(slot(t, r) * chains);
+                        for (int64_t p = 1; p < chains; ++p)
                           dot = arith::AddFOp::create(
                               b, dot,
-                              stepLoop.getResult(slot(t, r) * parities + p));
+                              stepLoop.getResult(slot(t, r) * chains + p));
                         updated.push_back(vector::FMAOp::create(
                             b, dot, scales, ys[slot(t, r)]));
                       }
@@ -540,6 +594,24 @@ Value LinearKernelBuilder::buildGemv() {
   return forall.getResult(0);
 }
 
+Value LinearKernelBuilder::interleaveLanes(ArrayRef<Value> vectors) {
+  if (vectors.size() == 1)
+    return vectors[0];
+  // Interleaving the even-indexed and the odd-indexed halves and then the
+  // two results puts lane j of vector q at j * count + q.
+  SmallVector<Value> evens, odds;
+  for (auto [position, value] : llvm::enumerate(vectors))
+    (position % 2 ? odds : evens).push_back(value);
+  Value low = interleaveLanes(evens), high = interleaveLanes(odds);
+  int64_t lanes = cast<VectorType>(low.getType()).getNumElements();
+  SmallVector<int64_t> mask;
+  for (int64_t j = 0; j < lanes; ++j) {
+    mask.push_back(j);
+    mask.push_back(j + lanes);
+  }
+  return vector::ShuffleOp::create(b, low, high, mask);
+}
+
 Value LinearKernelBuilder::addLowrank(Value product) {
   Value up = op.getLowrankUp();
   auto upType = cast<RankedTensorType>(up.getType());
@@ -576,15 +648,13 @@ Value LinearKernelBuilder::gateTile(Value tile, int64_t features) {
 
 Value LinearKernelBuilder::buildDequantizeAndMatmul() {
   int64_t n = shape.outFeatures, k = shape.inFeatures;
-  int64_t lanes = getPieceLanes(), columns = getStepColumns();
+  int64_t columns = stepColumns();
   int64_t stepsPerGroup = shape.group / shape.chunk;
   Value c0 = index(0), c1 = index(1);
-  // Interleaves the even and odd codes back into channel order.
-  SmallVector<int64_t> interleave;
-  for (int64_t j = 0; j < lanes; ++j) {
-    interleave.push_back(j);
-    interleave.push_back(j + lanes);
-  }
+  // Sequentially packed fields of one block of bytes are channel residues:
+  // interleaved back into channel order (f fields: f pieces, one vector).
+  // Interleaved packing and 8-bit codes give consecutive channels already.
+  int64_t width = shape.interleaved ? 1 : shape.getFields();
 
   auto tileType = RankedTensorType::get({rowsPerBlock, k}, f32);
   Value weights = tensor::EmptyOp::create(b, ArrayRef<int64_t>{n, k}, f32);
@@ -619,15 +689,11 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
                             ? readScalar(op.getZeroPoints(), row, g)
                             : Value();
                     Value written = t[0];
-                    // 4 bits: pieces come in pairs (even, odd channels) of
-                    // the same columns; 8 bits: one piece.
-                    int64_t width = shape.bits == 8 ? 1 : 2;
                     for (size_t p = 0; p < codes.size(); p += width) {
-                      Value values = codes[p].codes;
-                      if (width == 2)
-                        values = vector::ShuffleOp::create(
-                            b, codes[p].codes, codes[p + 1].codes,
-                            interleave);
+                      SmallVector<Value> fields;
+                      for (int64_t q = 0; q < width; ++q)
+                        fields.push_back(codes[p + q].codes);
+                      Value values = interleaveLanes(fields);
                       auto type = cast<VectorType>(values.getType());
                       if (zeroPoint)
                         values = arith::SubFOp::create(
@@ -636,6 +702,7 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
                       values = arith::MulFOp::create(
                           b, values,
                           vector::BroadcastOp::create(b, type, scale));
+                      // Channel `width * c` for column c of the inputs.
                       Value column = arith::MulIOp::create(
                           b,
                           arith::AddIOp::create(
@@ -678,14 +745,29 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
   return product;
 }
 
-std::optional<bool> mlir::lowbit::targetHasAvx512(StringRef target) {
-  if (target == "host")
-    return llvm::sys::getHostCPUFeatures().lookup("avx512f");
+std::optional<CpuTarget> mlir::lowbit::parseCpuTarget(StringRef target) {
+  if (target == "host") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    return CpuTarget{features.lookup("avx2"), features.lookup("avx512f")};
+  }
   if (target == "avx512")
-    return true;
-  if (target == "avx2" || target == "generic")
-    return false;
+    return CpuTarget{true, true};
+  if (target == "avx2")
+    return CpuTarget{true, false};
+  if (target == "generic")
+    return CpuTarget{false, false};
   return std::nullopt;
+}
+
+std::optional<int64_t> mlir::lowbit::getKernelInterleaveBlock(LinearOp op,
+                                                              CpuTarget target) {
+  PackingAttr packing = op.getPackingOrDefault();
+  if (packing.getOrder() != PackOrder::sequential)
+    return std::nullopt;
+  std::optional<LinearShape> shape = matchLinear(op, target, packing);
+  if (!shape || shape->getFields() == 1)
+    return std::nullopt;
+  return shape->chunk;
 }
 
 namespace {
@@ -694,8 +776,8 @@ struct VectorizeLinearPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<bool> avx512 = targetHasAvx512(target);
-    if (!avx512) {
+    std::optional<CpuTarget> cpu = parseCpuTarget(target);
+    if (!cpu) {
       getOperation().emitError()
           << "unknown target '" << target
           << "' of lowbit-vectorize-linear (host, avx512, avx2, generic)";
@@ -707,7 +789,8 @@ struct VectorizeLinearPass
     SmallVector<LinearOp> layers;
     getOperation().walk([&](LinearOp op) { layers.push_back(op); });
     for (LinearOp op : layers) {
-      std::optional<LinearShape> shape = matchLinear(op, *avx512);
+      std::optional<LinearShape> shape =
+          matchLinear(op, *cpu, op.getPackingOrDefault());
       if (!shape)
         continue;
       // Blocks of rows that divide the layer, at least a few per thread

@@ -1,10 +1,13 @@
 // RUN: quant-opt %s --lowbit-lower-lookups=target=avx512 | FileCheck %s
 // RUN: quant-opt %s --lowbit-lower-lookups=target=generic | FileCheck %s --check-prefix=GENERIC
+// RUN: quant-opt %s --lowbit-lower-lookups=target=avx2 | FileCheck %s --check-prefix=AVX2
 // Numerics: vpermps (on this CPU) and the per-lane extracts give the
 // table's entries for random indices, high bits included.
 // RUN: quant-opt %s --lowbit-to-llvm="target=generic" -o %t.generic.mlir
 // RUN: quant-opt %s --lowbit-to-llvm -o %t.host.mlir
 // RUN: lowbit-run compare %t.generic.mlir %t.host.mlir --entry lookup16 --seed 11 --tolerance 0 | FileCheck %s --check-prefix=SAME
+// RUN: quant-opt %s --lowbit-to-llvm="target=avx2" -o %t.avx2.mlir
+// RUN: lowbit-run compare %t.generic.mlir %t.avx2.mlir --entry lookup16by8 --seed 12 --tolerance 0 | FileCheck %s --check-prefix=SAME
 // SAME: max relative difference: 0
 // RUN: not quant-opt %s --lowbit-lower-lookups=target=mmx 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: error: unknown target 'mmx' of lowbit-lower-lookups (host, avx512, avx2, generic)
@@ -37,4 +40,30 @@ func.func @lookup16(%indices: tensor<16xi32>) -> tensor<16xf32> {
 func.func @lookup8(%table: vector<8xf16>, %indices: vector<4xi8>) -> vector<4xf16> {
   %r = lowbit.lookup %table[%indices] : vector<8xf16>, vector<4xi8> -> vector<4xf16>
   return %r : vector<4xf16>
+}
+
+// A 16-entry table by 8 lanes: with AVX2, both halves of the table go
+// through an 8-lane vpermps (which reads three bits of the index) and bit 3
+// picks one; elsewhere, extracts.
+// AVX2-LABEL: func.func @lookup16by8
+// AVX2: %[[LO:.*]] = vector.extract_strided_slice %[[T:.*]] {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// AVX2: %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx2.permps"(%[[LO]], %[[I:.*]]) : (vector<8xf32>, vector<8xi32>) -> vector<8xf32>
+// AVX2: %[[HI:.*]] = vector.extract_strided_slice %[[T]] {offsets = [8], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// AVX2: %[[B:.*]] = llvm.call_intrinsic "llvm.x86.avx2.permps"(%[[HI]], %[[I]])
+// AVX2: %[[BIT:.*]] = arith.constant dense<8> : vector<8xi32>
+// AVX2: %[[AND:.*]] = arith.andi %[[I]], %[[BIT]] : vector<8xi32>
+// AVX2: %[[UP:.*]] = arith.cmpi ne, %[[AND]], %{{.*}} : vector<8xi32>
+// AVX2: arith.select %[[UP]], %[[B]], %[[A]] : vector<8xi1>, vector<8xf32>
+// CHECK-LABEL: func.func @lookup16by8
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK: vector.extract
+func.func @lookup16by8(%indices: tensor<8xi32>) -> tensor<8xf32> {
+  %c0 = arith.constant 0 : index
+  %pad = arith.constant 0 : i32
+  %table = arith.constant dense<[-1.0, -0.75, -0.5, -0.25, 0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.5, 2.0, 3.0]> : vector<16xf32>
+  %v = vector.transfer_read %indices[%c0], %pad {in_bounds = [true]} : tensor<8xi32>, vector<8xi32>
+  %r = lowbit.lookup %table[%v] : vector<16xf32>, vector<8xi32> -> vector<8xf32>
+  %e = tensor.empty() : tensor<8xf32>
+  %w = vector.transfer_write %r, %e[%c0] {in_bounds = [true]} : vector<8xf32>, tensor<8xf32>
+  return %w : tensor<8xf32>
 }

@@ -14,6 +14,20 @@
 // RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_i4 --seed 6 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
 // RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_u4_zero_points --seed 7 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
 // RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry prefill_i4 --seed 8 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_i2 --seed 20 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_i2 --seed 21 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_u2_zero_points --seed 22 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_u2_zero_points --seed 23 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_nf4 --seed 24 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_nf4 --seed 25 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_mxfp4 --seed 26 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_mxfp4 --seed 27 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry gemv_interleaved --seed 28 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry gemv_interleaved --seed 29 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry prefill_i2 --seed 30 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry prefill_i2 --seed 31 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.host.mlir --entry prefill_nf4_interleaved --seed 32 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
+// RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry prefill_nf4_interleaved --seed 33 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
 // CLOSE: max relative difference:
 // RUN: not quant-opt %s --pass-pipeline='builtin.module(func.func(lowbit-vectorize-linear{target=sse9}))' 2>&1 | FileCheck %s --check-prefix=TARGET
 // TARGET: error: unknown target 'sse9' of lowbit-vectorize-linear (host, avx512, avx2, generic)
@@ -150,4 +164,132 @@ func.func @gemv_lowrank(%x: tensor<1x128xf32>, %w: tensor<64x64xi8>, %s: tensor<
   %y = lowbit.linear %x, %w scales(%s) lowrank(%t, %u) scheme<i4, per_group<64>, scale = f16>
       : (tensor<1x128xf32>, tensor<64x64xi8>, tensor<64x2xf16>, tensor<1x16xf32>, tensor<64x16xf16>) -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
+}
+
+// int2 in groups of 64, packed sequentially: byte j holds channels 4j to
+// 4j + 3, so the input is split once into its four channel residues and
+// each of the four fields of a 16-byte step (shift left, arithmetic shift
+// right) meets one of them, in a chain of its own.
+// CHECK-LABEL: func.func @gemv_i2
+// CHECK-COUNT-4: linalg.copy ins(%{{.*}} : tensor<1x32xf32>) outs(%{{.*}} : tensor<1x32xf32>)
+// CHECK: scf.forall
+// CHECK:   scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>,
+// CHECK:     vector.transfer_read %{{.*}} : memref<32x32xi8>, vector<16xi8>
+// CHECK:     arith.shli {{.*}} : vector<16xi8>
+// CHECK:     arith.shrsi {{.*}} : vector<16xi8>
+// CHECK:     arith.sitofp {{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK:     vector.fma {{.*}} : vector<16xf32>
+// CHECK-NOT: lowbit.linear
+func.func @gemv_i2(%x: tensor<1x128xf32>, %w: tensor<32x32xi8>, %s: tensor<32x2xf16>) -> tensor<1x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i2, per_group<64>, scale = f16>
+      : (tensor<1x128xf32>, tensor<32x32xi8>, tensor<32x2xf16>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// Unsigned 2-bit codes with zero points (as the W2/W3 GPTQ recipes make
+// them), two input rows: fields by shift right and mask.
+// CHECK-LABEL: func.func @gemv_u2_zero_points
+// CHECK: scf.forall
+// CHECK:   arith.shrui {{.*}} : vector<8xi8>
+// CHECK:   arith.andi {{.*}} : vector<8xi8>
+// CHECK:   arith.uitofp {{.*}} : vector<8xi8> to vector<8xf32>
+// CHECK:   arith.subf {{.*}} : f32
+func.func @gemv_u2_zero_points(%x: tensor<2x64xf32>, %w: tensor<16x16xi8>, %s: tensor<16x2xf32>, %z: tensor<16x2xf32>) -> tensor<2x16xf32> {
+  %y = lowbit.linear %x, %w scales(%s) zero_points(%z) scheme<ui2, per_group<32>, zero_point>
+      : (tensor<2x64xf32>, tensor<16x16xi8>, tensor<16x2xf32>, tensor<16x2xf32>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
+
+// NF4 through its 16-entry table: one 16-lane lookup per block of 16 bytes
+// and nibble with AVX-512, 8-lane lookups with AVX2 (two permutes and a
+// blend once lowered).
+// CHECK-LABEL: func.func @gemv_nf4
+// CHECK: scf.forall
+// CHECK:   arith.constant dense<[-1.000000e+00, -0.6961928{{[0-9]*}}, {{.*}}, 1.000000e+00]> : vector<16xf32>
+// CHECK:   lowbit.lookup %{{.*}}[%{{.*}}] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+// CHECK-NOT: lowbit.linear
+// AVX2-LABEL: func.func @gemv_nf4
+// AVX2: arith.extui {{.*}} : vector<8xi8> to vector<8xi32>
+// AVX2: lowbit.lookup %{{.*}}[%{{.*}}] : vector<16xf32>, vector<8xi32> -> vector<8xf32>
+// AVX2: arith.shrui {{.*}} : vector<8xi32>
+// AVX2: vector.fma {{.*}} : vector<8xf32>
+// AVX2-NOT: lowbit.linear
+func.func @gemv_nf4(%x: tensor<1x128xf32>, %w: tensor<32x64xi8>, %s: tensor<32x2xf16>) -> tensor<1x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<nf4, per_group<64>, scale = f16>
+      : (tensor<1x128xf32>, tensor<32x64xi8>, tensor<32x2xf16>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// MXFP4: E2M1 codes through their table, power-of-two E8M0 scales widened
+// to f32 once a group.
+// CHECK-LABEL: func.func @gemv_mxfp4
+// CHECK: arith.constant dense<[0.000000e+00, 5.000000e-01, 1.000000e+00, {{.*}}, -6.000000e+00]> : vector<16xf32>
+// CHECK: lowbit.lookup
+// CHECK: arith.extf {{.*}} : f8E8M0FNU to f32
+// CHECK-NOT: lowbit.linear
+func.func @gemv_mxfp4(%x: tensor<3x64xf32>, %w: tensor<16x32xi8>, %s: tensor<16x2xf8E8M0FNU>) -> tensor<3x16xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<f4E2M1FN, per_group<32>, scale = f8E8M0FNU>
+      : (tensor<3x64xf32>, tensor<16x32xi8>, tensor<16x2xf8E8M0FNU>) -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
+}
+
+// Codes interleaved in blocks of one step (GGUF's Q4_0 order, block 32):
+// each nibble of 16 bytes is 16 consecutive channels, so the input is read
+// as it is, with no residue copies.
+// CHECK-LABEL: func.func @gemv_interleaved
+// CHECK-NOT: linalg.copy
+// CHECK: scf.forall
+// CHECK: lowbit.lookup
+// CHECK-NOT: lowbit.linear
+// AVX2-LABEL: func.func @gemv_interleaved
+// AVX2-NOT: linalg.copy
+// AVX2: arith.sitofp {{.*}} : vector<16xi8> to vector<16xf32>
+func.func @gemv_interleaved(%x: tensor<1x128xf32>, %w: tensor<32x64xi8>, %s: tensor<32x4xf16>) -> tensor<1x32xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<32>, scale = f16> packing<interleaved, block = 32>
+      : (tensor<1x128xf32>, tensor<32x64xi8>, tensor<32x4xf16>) -> tensor<1x32xf32>
+  return %y : tensor<1x32xf32>
+}
+
+// Interleaved blocks that are not one step of a kernel (here 128 codes,
+// 64 bytes at 4 bits) are left to the reference lowering, as are 3-bit
+// codes, which straddle bytes.
+// CHECK-LABEL: func.func @interleaved_too_wide
+// CHECK: lowbit.linear
+func.func @interleaved_too_wide(%x: tensor<1x128xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>) -> tensor<1x16xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<128>> packing<interleaved, block = 128>
+      : (tensor<1x128xf32>, tensor<16x64xi8>, tensor<16x1xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
+// CHECK-LABEL: func.func @gemv_i3
+// CHECK: lowbit.linear
+func.func @gemv_i3(%x: tensor<1x64xf32>, %w: tensor<16x24xi8>, %s: tensor<16x1xf32>) -> tensor<1x16xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i3, per_channel>
+      : (tensor<1x64xf32>, tensor<16x24xi8>, tensor<16x1xf32>) -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
+}
+
+// Prefill of sequential 2-bit codes: the four fields of a step go back
+// into channel order with three shuffles (two pairs, then the pairs).
+// CHECK-LABEL: func.func @prefill_i2
+// CHECK: scf.forall
+// CHECK-COUNT-3: vector.shuffle
+// CHECK:   vector.transfer_write {{.*}} : vector<64xf32>, tensor<8x128xf32>
+// CHECK: linalg.matmul
+func.func @prefill_i2(%x: tensor<9x128xf32>, %w: tensor<64x32xi8>, %s: tensor<64x2xf32>) -> tensor<9x64xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<i2, per_group<64>>
+      : (tensor<9x128xf32>, tensor<64x32xi8>, tensor<64x2xf32>) -> tensor<9x64xf32>
+  return %y : tensor<9x64xf32>
+}
+
+// Prefill of interleaved NF4: each looked-up piece is a run of channels,
+// written where it belongs without a shuffle.
+// CHECK-LABEL: func.func @prefill_nf4_interleaved
+// CHECK: scf.forall
+// CHECK-NOT: vector.shuffle
+// CHECK:   vector.transfer_write {{.*}} : vector<16xf32>, tensor<8x128xf32>
+// CHECK: linalg.matmul
+func.func @prefill_nf4_interleaved(%x: tensor<9x128xf32>, %w: tensor<64x64xi8>, %s: tensor<64x2xf16>) -> tensor<9x64xf32> {
+  %y = lowbit.linear %x, %w scales(%s) scheme<nf4, per_group<64>, scale = f16> packing<interleaved, block = 64>
+      : (tensor<9x128xf32>, tensor<64x64xi8>, tensor<64x2xf16>) -> tensor<9x64xf32>
+  return %y : tensor<9x64xf32>
 }

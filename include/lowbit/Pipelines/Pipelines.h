@@ -22,6 +22,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "with their SiLU product into one gated lowbit.linear "
                      "(lowbit-fuse-gated-linear)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> repack{
+      *this, "repack",
+      llvm::cl::desc("Repack constant low-bit weights into the layout the "
+                     "target's vector kernels read (lowbit-pack-weights)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> approximateMath{
       *this, "approximate-math",
       llvm::cl::desc("Expand math.exp into an inline polynomial "

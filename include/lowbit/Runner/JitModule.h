@@ -36,6 +36,9 @@ struct JitOptions {
   /// Whether SwiGLU pairs of low-bit layers become one gated layer
   /// (lowbit-to-llvm's `fuse`; off: the unfused reference of the fusion).
   bool fuse = true;
+  /// Whether constant low-bit weights are repacked into the layout of the
+  /// kernels (lowbit-to-llvm's `repack`).
+  bool repack = true;
 };
 
 /// The OpenMP runtime that parallel code calls: $LOWBIT_LIBOMP if set, else

@@ -22,9 +22,24 @@ inline constexpr llvm::StringLiteral kExternalWeightsAttrName =
 inline constexpr llvm::StringLiteral kObserversAttrName =
     "lowbit.layer_observers";
 
-/// Whether code for `target` (a pass option: host, avx512, avx2, generic)
-/// may use AVX-512; nullopt for an unknown target. `host` asks this CPU.
-std::optional<bool> targetHasAvx512(llvm::StringRef target);
+class LinearOp;
+
+/// The x86-64 extensions the CPU kernels may use.
+struct CpuTarget {
+  bool avx2 = false;
+  bool avx512 = false;
+};
+
+/// The extensions of `target`, a pass option (host, avx512, avx2,
+/// generic); nullopt for an unknown target. `host` asks this CPU.
+std::optional<CpuTarget> parseCpuTarget(llvm::StringRef target);
+
+/// The block of `#lowbit.packing<interleaved, block = B>` in which the
+/// vector kernels of `target` read the sequentially packed weights of `op`
+/// without splitting its input by channel residues (B codes a step of the
+/// kernel); nullopt when the kernels do not take `op`, its codes are not
+/// sequential or there is nothing to gain (8-bit codes).
+std::optional<int64_t> getKernelInterleaveBlock(LinearOp op, CpuTarget target);
 
 #define GEN_PASS_DECL
 #include "lowbit/Transforms/Passes.h.inc"

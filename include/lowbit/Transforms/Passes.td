@@ -265,27 +265,73 @@ def InstrumentLinearInputsPass
   let dependentDialects = ["::mlir::lowbit::LowBitDialect"];
 }
 
+def PackWeightsPass : Pass<"lowbit-pack-weights", "ModuleOp"> {
+  let summary = "Repack constant low-bit weights into the layout the "
+                "target's vector kernels read";
+  let description = [{
+    Sequentially packed codes (`#lowbit.packing<sequential>`, byte j of a
+    4-bit row holding channels 2j and 2j + 1) make a vector kernel meet the
+    fields of a vector of bytes with the input's channel residues, which it
+    copies out of the input once a call, and make prefill shuffle decoded
+    weights back into channel order. This pass rewrites the constant
+    weights of every `lowbit.linear` that `lowbit-vectorize-linear` takes
+    for `target` into `#lowbit.packing<interleaved, block = B>` with B the
+    codes of one step of that target's kernel (64 for 4-bit codes in groups
+    of 64 on AVX2; 32 or 64 for the 16-lane lookups of AVX-512; 64 for
+    2-bit codes): field p of a step's byte j is then channel
+    `j + p * B * bits / 8`, a run of consecutive channels for each field.
+    The layout is an attribute of the op, the bytes a new constant (a blob
+    keyed `<key>.interleaved<B>` when the weights are a blob, built once
+    per blob and block). 8-bit codes, layers the kernels do not take and
+    weights that are not constants are left alone; the reference lowering
+    reads either layout, so the rewrite never changes a result.
+
+    ```mlir
+    %w = arith.constant dense_resource<blk.0.attn_q.codes> : tensor<576x288xi8>
+    %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<64>, scale = f16> ...
+    // becomes (target=avx2)
+    %w = arith.constant dense_resource<blk.0.attn_q.codes.interleaved64> : tensor<576x288xi8>
+    %y = lowbit.linear %x, %w scales(%s) scheme<i4, per_group<64>, scale = f16>
+        packing<interleaved, block = 64> ...
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "The kernels' instruction set: host (this CPU's), avx512, avx2 "
+           "or generic">
+  ];
+  let statistics = [
+    Statistic<"numRepacked", "repacked", "Layers whose weights were repacked">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::lowbit::LowBitDialect"];
+}
+
 def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
   let summary = "Lower low-bit linear layers to vector kernels that "
                 "dequantize inside the product";
   let description = [{
-    Rewrites each `lowbit.linear` with 4- or 8-bit integer codes (packed
-    sequentially; signed, or unsigned with zero points; per-channel or
-    per-group f32/f16 scales; rank-2 f32 input, no bias) into vector code
-    on tensors:
+    Rewrites each `lowbit.linear` with 2-, 4- or 8-bit integer codes
+    (signed, or unsigned with zero points) or 4-bit NF4/FP4 codes, packed
+    sequentially or interleaved in blocks of one kernel step (the layout
+    `lowbit-pack-weights` gives them), with per-channel or per-group
+    f32/f16/bf16/e8m0 scales, a rank-2 f32 input and no bias, into vector
+    code on tensors:
 
     - Up to `max-gemv-rows` input rows (decode): a GEMV that never
-      materialises float weights. Each step reads 32 bytes of codes as a
-      vector and decodes both nibbles (byte j of a 4-bit row holds codes 2j
-      and 2j+1): on AVX-512 each block of 16 bytes is widened to 16 i32
-      lanes whose low nibble indexes a 16-entry f32 table of code values
-      through `vpermps` (`llvm.x86.avx512.permvar.sf.512`; the high nibble
-      after a shift), elsewhere shifts and integer-to-float conversions. The
-      codes are FMAed into the input's even and odd channels, deinterleaved
-      once per call, in independent accumulators; each group's partial sum
-      is scaled by one vector FMA and a row is reduced once. Zero points
-      enter as `s (sum q x - z sum x)` with the group's input sum computed
-      once.
+      materialises float weights. Each step reads up to 64 codes as a vector
+      of bytes and splits it into its fields (two nibbles, or four 2-bit
+      fields) with shifts and masks, then integer-to-float conversions.
+      Table formats (NF4, FP4, and 4-bit integers on AVX-512) widen blocks
+      of bytes to i32 lanes whose low nibble indexes a 16-entry f32 table of
+      code values (`lowbit.lookup`: AVX-512's 16-lane `vpermps`, or AVX2's
+      8-lane one on each half of the table). With sequential packing field p
+      of byte j is channel `f j + p` and the fields meet the input's channel
+      residues, split out once per call; interleaved, each field is a run of
+      consecutive channels of the input as it is. Each field accumulates in
+      a chain of its own; each group's partial sum is scaled by one vector
+      FMA and a row is reduced once. Zero points enter as
+      `s (sum q x - z sum x)` with the group's input sum computed once.
       Blocks of output rows are shared out over the cores (`scf.forall`).
     - More rows (prefill): the same decoder writes the dequantized weights
       once per call, in parallel, and an f32 `linalg.matmul` computes the
@@ -325,8 +371,9 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
            "Threads to size the row blocks for (0: the host's)">,
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
            "Instruction set the kernels are for: host (this CPU's), avx512 "
-           "(4-bit codes decoded by vpermps table lookups), avx2 or generic "
-           "(shifts and conversions, any vector ISA)">
+           "(4-bit codes decoded by 16-lane vpermps table lookups), avx2 "
+           "(NF4/FP4 by 8-lane lookups, integers by shifts and "
+           "conversions) or generic (lookups by lane extracts)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -381,9 +428,12 @@ def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
   let description = [{
     A lookup of a 16-entry f32 table by 16 i32 indices becomes AVX-512's
     `vpermps` (a call of `llvm.x86.avx512.permvar.sf.512`, which reads the
-    low four bits of each index) when the target has AVX-512; every other
-    lookup becomes, lane by lane, an extract of the index, a mask to the
-    table's size and an extract from the table.
+    low four bits of each index) when the target has AVX-512. By 8 i32
+    indices, with AVX2, it is two of AVX2's 8-lane `vpermps`
+    (`llvm.x86.avx2.permps`, three bits of the index), one on each half of
+    the table, and a select on bit 3. Every other lookup becomes, lane by
+    lane, an extract of the index, a mask to the table's size and an
+    extract from the table.
 
     ```mlir
     %v = lowbit.lookup %table[%codes] : vector<16xf32>, vector<16xi32> -> vector<16xf32>

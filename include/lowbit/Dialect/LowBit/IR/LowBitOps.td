@@ -222,9 +222,10 @@ def LowBit_LookupOp : LowBit_Op<"lookup", [Pure]> {
     Computes `result[i] = table[indices[i] mod N]` for a table of N values
     (a power of two, at most 64): only the low log2(N) bits of each index
     count. This is how the CPU kernels decode 4-bit codes (integer, NF4 or
-    FP4) to floats in one instruction: lowbit-lower-lookups turns a 16-entry
-    f32 table with 16 i32 indices into AVX-512's `vpermps`, and any other
-    form into per-lane extracts.
+    FP4) to floats: lowbit-lower-lookups turns a 16-entry f32 table with 16
+    i32 indices into AVX-512's `vpermps`, with 8 i32 indices into two of
+    AVX2's 8-lane `vpermps` and a blend, and any other form into per-lane
+    extracts.
 
     ```mlir
     %v = lowbit.lookup %table[%codes] : vector<16xf32>, vector<16xi32>
