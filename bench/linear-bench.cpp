@@ -54,8 +54,10 @@ static cl::list<std::string>
               cl::CommaSeparated);
 static cl::list<std::string> formatNames(
     "formats",
-    cl::desc("Weight formats: f32, i8 (per channel), i4g64, i4g128, u4g64 "
-             "(zero points) (default f32,i8,i4g64,i4g128)"),
+    cl::desc("Weight formats: f32, i8 (per channel), i4gG, u4gG (zero "
+             "points), i2gG, u2gG, nf4gG, fp4gG (E2M1), each with +il for "
+             "codes interleaved in the kernel's blocks (default "
+             "f32,i8,i4g64,i4g128)"),
     cl::CommaSeparated);
 static cl::opt<double> minTime("min-time",
                                cl::desc("Seconds to repeat each kernel for"),
@@ -93,13 +95,17 @@ constexpr Shape kShapes[] = {
     {"llama7b", "attn_q/o", 4096, 4096}, {"llama7b", "ffn_gate/up", 11008, 4096},
     {"llama7b", "ffn_down", 4096, 11008}};
 
-/// A weight format: its bits per code, its group (0: per channel) and
-/// whether it has zero points.
+/// A weight format: its element format (the scheme's spelling without the
+/// width: i, ui, nf, f), bits per code, its group (0: per channel), whether
+/// it has zero points, and the block of interleaved packing (0:
+/// sequential).
 struct Format {
   std::string name;
   unsigned bits; // 32 for the float kernel
   int64_t group;
   bool zeroPoints;
+  std::string element = "i";
+  int64_t interleaveBlock = 0;
 
   int64_t groups(int64_t k) const { return group ? k / group : 1; }
   /// Bytes of weights, scales (f16) and zero points (f32) an N x K layer reads.
@@ -109,18 +115,43 @@ struct Format {
     return double(n) * k * bits / 8 + 2.0 * n * groups(k) +
            (zeroPoints ? 4.0 * n * groups(k) : 0);
   }
+  /// The scheme's element format, e.g. i4, ui2, nf4, f4E2M1FN.
+  std::string getElement() const {
+    if (element == "f")
+      return "f4E2M1FN";
+    return element + std::to_string(bits);
+  }
 };
 
+/// f32, i8, then i4gG, u4gG (zero points), i2gG, u2gG, nf4gG, fp4gG, each
+/// with an optional `+il`: the codes interleaved in blocks of the kernel's
+/// step (64 codes, or 32 where 64 does not divide the group), as
+/// lowbit-pack-weights lays out constant weights.
 std::optional<Format> parseFormat(llvm::StringRef name) {
   if (name == "f32")
     return Format{name.str(), 32, 0, false};
   if (name == "i8")
     return Format{name.str(), 8, 0, false};
-  int64_t group;
-  if (name.consume_front("i4g") && !name.getAsInteger(10, group))
-    return Format{("i4g" + name).str(), 4, group, false};
-  if (name.consume_front("u4g") && !name.getAsInteger(10, group))
-    return Format{("u4g" + name).str(), 4, group, true};
+  std::string full = name.str();
+  bool interleaved = name.consume_back("+il");
+  struct Prefix {
+    const char *spelling, *element;
+    unsigned bits;
+    bool zeroPoints;
+  };
+  for (Prefix prefix : {Prefix{"i4g", "i", 4, false}, {"u4g", "ui", 4, true},
+                        {"i2g", "i", 2, false}, {"u2g", "ui", 2, true},
+                        {"nf4g", "nf", 4, false}, {"fp4g", "f", 4, false}}) {
+    llvm::StringRef rest = name;
+    int64_t group;
+    if (!rest.consume_front(prefix.spelling) || rest.getAsInteger(10, group) ||
+        group < 32 || group % 32)
+      continue;
+    Format format{full, prefix.bits, group, prefix.zeroPoints, prefix.element};
+    if (interleaved)
+      format.interleaveBlock = group % 64 == 0 ? 64 : 32;
+    return format;
+  }
   return std::nullopt;
 }
 
@@ -169,10 +200,13 @@ std::string buildLowBitKernel(const Format &format, int64_t m, int64_t n,
       format.group ? llvm::formatv("per_group<{0}>", format.group).str()
                    : "per_channel";
   std::string scheme =
-      llvm::formatv("scheme<{0}{1}, {2}{3}, scale = f16>",
-                    format.zeroPoints ? "ui" : "i", format.bits, granularity,
-                    format.zeroPoints ? ", zero_point" : "")
+      llvm::formatv("scheme<{0}, {1}{2}, scale = f16>", format.getElement(),
+                    granularity, format.zeroPoints ? ", zero_point" : "")
           .str();
+  if (format.interleaveBlock)
+    scheme += llvm::formatv(" packing<interleaved, block = {0}>",
+                            format.interleaveBlock)
+                  .str();
   std::string input = llvm::formatv("tensor<{0}x{1}xf32>", m, k).str();
   std::string output = llvm::formatv("tensor<{0}x{1}xf32>", m, n).str();
   std::string arguments, body;

@@ -318,6 +318,7 @@ int ::lowbit::run::runGenerate(MLIRContext &context,
   JitOptions jitOptions;
   jitOptions.optLevel = options.optLevel;
   jitOptions.fuse = options.fuse;
+  jitOptions.repack = options.repack;
   auto session = LlamaSession::create(*loaded->module, jitOptions);
   if (!session)
     return fail(llvm::toString(session.takeError()));
@@ -387,6 +388,7 @@ int ::lowbit::run::runPerplexity(MLIRContext &context,
   JitOptions jitOptions;
   jitOptions.optLevel = options.optLevel;
   jitOptions.fuse = options.fuse;
+  jitOptions.repack = options.repack;
   auto session = LlamaSession::create(*loaded->module, jitOptions);
   if (!session)
     return fail(llvm::toString(session.takeError()));

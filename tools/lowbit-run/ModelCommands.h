@@ -42,6 +42,7 @@ struct GenerateOptions {
   int64_t context = 0;      // 0: the model's, at most 2048
   unsigned optLevel = 2;
   bool fuse = true; // lowbit-to-llvm's kernel fusion
+  bool repack = true; // lowbit-to-llvm's weight repacking
 };
 
 struct PerplexityOptions {
@@ -51,6 +52,7 @@ struct PerplexityOptions {
   int64_t chunks = -1; // all
   unsigned optLevel = 2;
   bool fuse = true; // lowbit-to-llvm's kernel fusion
+  bool repack = true; // lowbit-to-llvm's weight repacking
 };
 
 struct CalibrateOptions {

@@ -183,6 +183,12 @@ static cl::opt<bool> fuse(
              "layer); --fuse=false gives the unfused reference"),
     cl::cat(runCategory), cl::sub(generateCommand),
     cl::sub(perplexityCommand));
+static cl::opt<bool> repack(
+    "repack", cl::init(true),
+    cl::desc("Repack low-bit weights into the layout of the kernels "
+             "(lowbit-pack-weights); --repack=false keeps their layout"),
+    cl::cat(runCategory), cl::sub(generateCommand),
+    cl::sub(perplexityCommand));
 static cl::opt<std::string> outputDir(
     "o", cl::desc("Write the outputs as DIR/output<i>.npy"),
     cl::value_desc("dir"), cl::cat(runCategory), cl::sub(execCommand));
@@ -538,6 +544,7 @@ int main(int argc, char **argv) {
     options.context = contextLength;
     options.optLevel = optLevel;
     options.fuse = fuse;
+    options.repack = repack;
     return ::lowbit::run::runGenerate(context, options);
   }
   if (perplexityCommand) {
@@ -548,6 +555,7 @@ int main(int argc, char **argv) {
     options.chunks = chunks;
     options.optLevel = optLevel;
     options.fuse = fuse;
+    options.repack = repack;
     return ::lowbit::run::runPerplexity(context, options);
   }
   if (calibrateCommand) {
