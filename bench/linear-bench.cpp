@@ -525,7 +525,7 @@ int main(int argc, char **argv) {
   std::mt19937 rng(7);
 
   llvm::outs() << llvm::format(
-      "%-8s %-12s %6s %6s %4s %-7s | %9s %8s %6s %7s %6s | %7s\n", "model",
+      "%-8s %-12s %6s %6s %4s %-9s | %9s %8s %6s %7s %6s | %7s\n", "model",
       "layer", "N", "K", "M", "format", "us", "GFLOP/s", "%peak", "GB/s",
       "%bw", "vs f32");
   double compileSeconds = 0;
@@ -556,7 +556,7 @@ int main(int argc, char **argv) {
                        4.0 * m * (shape.n + shape.k);
         double gbs = bytes / seconds * 1e-9, gflops = flop / seconds * 1e-9;
         llvm::outs() << llvm::format(
-            "%-8s %-12s %6lld %6lld %4lld %-7s | %9.1f %8.1f %5.0f%% %7.1f "
+            "%-8s %-12s %6lld %6lld %4lld %-9s | %9.1f %8.1f %5.0f%% %7.1f "
             "%5.0f%% | ",
             shape.set, shape.name, (long long)shape.n, (long long)shape.k,
             (long long)m, format.name.c_str(), seconds * 1e6, gflops,
@@ -572,7 +572,7 @@ int main(int argc, char **argv) {
   if (swiglu) {
     llvm::outs() << "\nSwiGLU of ffn_gate/up: two layers and the SiLU product "
                     "(unfused) against one gated layer\n"
-                 << llvm::format("%-8s %6s %6s %4s %-7s | %11s %9s %8s | "
+                 << llvm::format("%-8s %6s %6s %4s %-9s | %11s %9s %8s | "
                                  "%7s %6s\n",
                                  "model", "N", "K", "M", "format",
                                  "unfused us", "gated us", "speed-up",
@@ -604,7 +604,7 @@ int main(int argc, char **argv) {
           double bytes = 2 * format.weightBytes(n, k) + 4.0 * m * (k + n);
           double gbs = bytes / gated->seconds * 1e-9;
           llvm::outs() << llvm::format(
-              "%-8s %6lld %6lld %4lld %-7s | %11.1f %9.1f %7.2fx | %7.1f "
+              "%-8s %6lld %6lld %4lld %-9s | %11.1f %9.1f %7.2fx | %7.1f "
               "%5.0f%%\n",
               shape.set, (long long)n, (long long)k, (long long)m,
               format.name.c_str(), unfused->seconds * 1e6,
