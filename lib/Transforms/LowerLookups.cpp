@@ -80,13 +80,10 @@ struct LowerLookupsPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<CpuTarget> cpu = parseCpuTarget(target);
-    if (!cpu) {
-      getOperation()->emitError()
-          << "unknown target '" << target
-          << "' of lowbit-lower-lookups (host, avx512, avx2, generic)";
+    FailureOr<CpuTarget> cpu =
+        parseCpuTarget(getOperation(), target, "lowbit-lower-lookups");
+    if (failed(cpu))
       return signalPassFailure();
-    }
     getOperation()->walk([&](LookupOp op) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
       VectorType table = op.getTable().getType();

@@ -60,13 +60,10 @@ struct PackWeightsPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<CpuTarget> cpu = parseCpuTarget(target);
-    if (!cpu) {
-      getOperation()->emitError()
-          << "unknown target '" << target
-          << "' of lowbit-pack-weights (host, avx512, avx2, generic)";
+    FailureOr<CpuTarget> cpu =
+        parseCpuTarget(getOperation(), target, "lowbit-pack-weights");
+    if (failed(cpu))
       return signalPassFailure();
-    }
     DenseMap<std::pair<Attribute, int64_t>, TypedAttr> repacked;
     getOperation()->walk([&](LinearOp op) {
       std::optional<int64_t> block = getKernelInterleaveBlock(op, *cpu);

@@ -759,6 +759,15 @@ std::optional<CpuTarget> mlir::lowbit::parseCpuTarget(StringRef target) {
   return std::nullopt;
 }
 
+FailureOr<CpuTarget> mlir::lowbit::parseCpuTarget(Operation *op,
+                                                  StringRef target,
+                                                  StringRef pass) {
+  if (std::optional<CpuTarget> cpu = parseCpuTarget(target))
+    return *cpu;
+  return op->emitError() << "unknown target '" << target << "' of " << pass
+                         << " (host, avx512, avx2, generic)";
+}
+
 std::optional<int64_t> mlir::lowbit::getKernelInterleaveBlock(LinearOp op,
                                                               CpuTarget target) {
   PackingAttr packing = op.getPackingOrDefault();
@@ -776,13 +785,10 @@ struct VectorizeLinearPass
   using Base::Base;
 
   void runOnOperation() override {
-    std::optional<CpuTarget> cpu = parseCpuTarget(target);
-    if (!cpu) {
-      getOperation().emitError()
-          << "unknown target '" << target
-          << "' of lowbit-vectorize-linear (host, avx512, avx2, generic)";
+    FailureOr<CpuTarget> cpu =
+        parseCpuTarget(getOperation(), target, "lowbit-vectorize-linear");
+    if (failed(cpu))
       return signalPassFailure();
-    }
     unsigned threadCount =
         threads > 0 ? unsigned(threads)
                     : std::max(1u, std::thread::hardware_concurrency());

@@ -33,6 +33,9 @@ struct CpuTarget {
 /// The extensions of `target`, a pass option (host, avx512, avx2,
 /// generic); nullopt for an unknown target. `host` asks this CPU.
 std::optional<CpuTarget> parseCpuTarget(llvm::StringRef target);
+/// The same, or an error on `op` that names the option's pass.
+FailureOr<CpuTarget> parseCpuTarget(Operation *op, llvm::StringRef target,
+                                    llvm::StringRef pass);
 
 /// The block of `#lowbit.packing<interleaved, block = B>` in which the
 /// vector kernels of `target` read the sequentially packed weights of `op`
