@@ -22,13 +22,7 @@ using namespace mlir::lowbit;
 //===----------------------------------------------------------------------===//
 
 bool mlir::lowbit::isTransposedBMatmul(linalg::MatmulOp matmul) {
-  MLIRContext *context = matmul.getContext();
-  AffineExpr m, n, k;
-  bindDims(context, m, n, k);
-  AffineMap expected[] = {AffineMap::get(3, 0, {m, k}, context),
-                          AffineMap::get(3, 0, {n, k}, context),
-                          AffineMap::get(3, 0, {m, n}, context)};
-  return matmul.getIndexingMapsArray() == ArrayRef<AffineMap>(expected);
+  return isa<linalg::MatmulTransposeBOp>(matmul.getOperation());
 }
 
 /// The static f32 matrix constant `value` is, or null.

@@ -174,12 +174,9 @@ Value LlamaEmitter::linear(Value x, StringRef weightName) {
   int64_t outFeatures = attr.getType().getDimSize(0);
   Value w = weight(weightName);
   Value acc = filled({T, outFeatures}, 0.0);
-  auto maps = b.getAffineMapArrayAttr({map(3, {d(0), d(2)}),
-                                       map(3, {d(1), d(2)}),
-                                       map(3, {d(0), d(1)})});
-  auto matmul = linalg::MatmulOp::create(
-      b, TypeRange{acc.getType()}, ValueRange{x, w}, ValueRange{acc},
-      {b.getNamedAttr("indexing_maps", maps)});
+  auto matmul = linalg::MatmulTransposeBOp::create(
+      b, b.getLoc(), TypeRange{acc.getType()}, ValueRange{x, w},
+      ValueRange{acc});
   matmul->setAttr(kLayerNameAttr, b.getStringAttr(weightName));
   return matmul.getResult(0);
 }
@@ -303,8 +300,6 @@ Value LlamaEmitter::perKvHeadMatmul(Value lhs, Value cache, int64_t layer,
   // out[j] = lhs[j] * cacheHead(j)^T for every KV head j: a linear layer's
   // transposed-B form, so attention runs on the same kernels.
   int64_t kv = c.numKvHeads, rows = T * (c.numHeads / kv);
-  auto maps = b.getAffineMapArrayAttr(
-      {map(3, {d(0), d(2)}), map(3, {d(1), d(2)}), map(3, {d(0), d(1)})});
   auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
   Value out = filled({kv, rows, columns}, 0.0);
   SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
@@ -323,12 +318,11 @@ Value LlamaEmitter::perKvHeadMatmul(Value lhs, Value cache, int64_t layer,
                                        b.getIndexAttr(columns)};
     Value acc = tensor::ExtractSliceOp::create(b, type({rows, columns}), out,
                                                outOffsets, outSizes, strides);
-    Value product =
-        linalg::MatmulOp::create(b, TypeRange{acc.getType()},
-                                 ValueRange{a, cacheHead(cache, layer, j)},
-                                 ValueRange{acc},
-                                 {b.getNamedAttr("indexing_maps", maps)})
-            .getResult(0);
+    Value product = linalg::MatmulTransposeBOp::create(
+                        b, b.getLoc(), TypeRange{acc.getType()},
+                        ValueRange{a, cacheHead(cache, layer, j)},
+                        ValueRange{acc})
+                        .getResult(0);
     out = tensor::InsertSliceOp::create(b, product, out, outOffsets, outSizes,
                                         strides);
   }

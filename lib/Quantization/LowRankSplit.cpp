@@ -99,15 +99,6 @@ void LowRankSplitPass::rewrite(SplitJob &job, ChannelTransformer &transformer) {
                       (layer.name + ".lowrank_up").str(), job.up, asBlob);
   transformer.update(layer.weight, job.residual);
 
-  auto maps = [&](OpBuilder &b) {
-    AffineExpr m, nn, kk;
-    bindDims(context, m, nn, kk);
-    return b.getNamedAttr(
-        "indexing_maps",
-        b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, kk}, context),
-                                 AffineMap::get(3, 0, {nn, kk}, context),
-                                 AffineMap::get(3, 0, {m, nn}, context)}));
-  };
   for (linalg::MatmulOp matmul : layer.matmuls) {
     OpBuilder b(context);
     b.setInsertionPointAfter(matmul);
@@ -127,17 +118,17 @@ void LowRankSplitPass::rewrite(SplitJob &job, ChannelTransformer &transformer) {
     Value init =
         linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
             .getResult(0);
-    auto first = linalg::MatmulOp::create(
+    auto first = linalg::MatmulTransposeBOp::create(
         b, loc, TypeRange{init.getType()}, ValueRange{input, down},
-        ValueRange{init}, {maps(b)});
+        ValueRange{init});
     first->setAttr(kLowRankOfAttr, name);
 
     Value up = arith::ExtFOp::create(
         b, loc, RankedTensorType::get({n, r}, f32),
         arith::ConstantOp::create(b, loc, upAttr).getResult());
-    auto second = linalg::MatmulOp::create(
+    auto second = linalg::MatmulTransposeBOp::create(
         b, loc, TypeRange{resultType}, ValueRange{first.getResult(0), up},
-        ValueRange{result}, {maps(b)});
+        ValueRange{result});
     second->setAttr(kLowRankOfAttr, name);
     result.replaceAllUsesExcept(second.getResult(0), second);
   }

@@ -30,17 +30,6 @@ using namespace mlir::lowbit;
 
 namespace {
 
-/// Whether `matmul` computes ins[0] x ins[1]^T into its init.
-bool isTransposedB(linalg::MatmulOp matmul) {
-  MLIRContext *context = matmul.getContext();
-  AffineExpr m, n, k;
-  bindDims(context, m, n, k);
-  SmallVector<AffineMap> expected{AffineMap::get(3, 0, {m, k}, context),
-                                  AffineMap::get(3, 0, {n, k}, context),
-                                  AffineMap::get(3, 0, {m, n}, context)};
-  return matmul.getIndexingMapsArray() == expected;
-}
-
 /// The branch's up factor in its stored precision: the source of a widening
 /// to f32, or the f32 tensor itself.
 Value storedUpFactor(Value up) {
@@ -62,7 +51,7 @@ struct FuseLowRankPass
     for (linalg::MatmulOp up : branches) {
       auto layer = up.getDpsInits()[0].getDefiningOp<LinearOp>();
       if (!layer || !layer.getResult().hasOneUse() ||
-          layer.getLowrankInput() || layer.getGated() || !isTransposedB(up) ||
+          layer.getLowrankInput() || layer.getGated() || !isa<linalg::MatmulTransposeBOp>(up.getOperation()) ||
           up.getResult(0).getType() != layer.getResult().getType())
         continue;
       Value branch = up.getDpsInputs()[0];

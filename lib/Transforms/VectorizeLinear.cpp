@@ -258,16 +258,10 @@ private:
   /// `init + lhs rhs^T` as a linalg.matmul (the form lowbit-vectorize-matmul
   /// blocks for registers).
   Value transposedBMatmul(Value lhs, Value rhs, Value init) {
-    MLIRContext *context = b.getContext();
-    AffineExpr d0, d1, d2;
-    bindDims(context, d0, d1, d2);
-    auto maps = b.getAffineMapArrayAttr(
-        {AffineMap::get(3, 0, {d0, d2}, context),
-         AffineMap::get(3, 0, {d1, d2}, context),
-         AffineMap::get(3, 0, {d0, d1}, context)});
-    return linalg::MatmulOp::create(b, TypeRange{init.getType()},
-                                    ValueRange{lhs, rhs}, ValueRange{init},
-                                    {b.getNamedAttr("indexing_maps", maps)})
+    return linalg::MatmulTransposeBOp::create(b, b.getLoc(),
+                                              TypeRange{init.getType()},
+                                              ValueRange{lhs, rhs},
+                                              ValueRange{init})
         .getResult(0);
   }
   /// [a0, b0, c0, .., a1, b1, c1, ..] of vectors [a, b, c, ..] of one

@@ -732,17 +732,10 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
                     .getResult(0);
 
     MLIRContext *context = b.getContext();
-    AffineExpr m = getAffineDimExpr(0, context), n = getAffineDimExpr(1, context),
-               k = getAffineDimExpr(2, context);
-    auto maps = b.getAffineMapArrayAttr(
-        {AffineMap::get(3, 0, {m, k}, context),
-         AffineMap::get(3, 0, {n, k}, context),
-         AffineMap::get(3, 0, {m, n}, context)});
-    Value product =
-        linalg::MatmulOp::create(b, TypeRange{accType},
-                                 ValueRange{matrix, *weight}, ValueRange{acc},
-                                 {b.getNamedAttr("indexing_maps", maps)})
-            .getResult(0);
+    Value product = linalg::MatmulTransposeBOp::create(
+                        b, b.getLoc(), TypeRange{accType},
+                        ValueRange{matrix, *weight}, ValueRange{acc})
+                        .getResult(0);
     // The low-rank branch accumulates onto the product.
     if (Value lowrank = adaptor.getLowrankInput()) {
       Value up = adaptor.getLowrankUp();
@@ -755,10 +748,9 @@ struct LinearOpLowering : OpConversionPattern<LinearOp> {
       if (!branchType.getElementType().isF32())
         branch = arith::ExtFOp::create(
             b, RankedTensorType::get(branchType.getShape(), f32), branch);
-      product = linalg::MatmulOp::create(
-                    b, TypeRange{accType}, ValueRange{branch, up},
-                    ValueRange{product},
-                    {b.getNamedAttr("indexing_maps", maps)})
+      product = linalg::MatmulTransposeBOp::create(
+                    b, b.getLoc(), TypeRange{accType}, ValueRange{branch, up},
+                    ValueRange{product})
                     .getResult(0);
     }
 
