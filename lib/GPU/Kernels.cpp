@@ -13,11 +13,14 @@
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -336,23 +339,33 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::lowbit::gpu::buildGemvKernels(MLIRContext &context,
                                     llvm::ArrayRef<GemvShape> shapes,
                                     llvm::StringRef chip) {
+  return buildKernels(context, shapes, {}, chip);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
+    MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
+    llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip) {
   if (!chip.starts_with("sm_"))
     return makeError("unknown GPU chip '" + chip +
                      "' (expected sm_80, sm_90, ...)");
+  for (const GemvShape &shape : gemv)
+    if (llvm::Error error = verifyGemvShape(shape))
+      return std::move(error);
+  for (const MmaShape &shape : mma)
+    if (llvm::Error error = verifyMmaShape(shape))
+      return std::move(error);
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "module attributes {gpu.container_module} {\n"
      << llvm::formatv("  gpu.module @lowbit_kernels [#nvvm.target<chip = "
                       "\"{0}\", features = \"+ptx80\", O = 3>] {{\n",
                       chip);
-  for (const GemvShape &shape : shapes) {
-    if (llvm::Error error = verifyGemvShape(shape))
-      return std::move(error);
+  for (const GemvShape &shape : gemv)
     writeGemvKernel(os, shape);
-  }
   os << "  }\n}\n";
   context.loadDialect<arith::ArithDialect, mlir::gpu::GPUDialect,
-                      memref::MemRefDialect, NVVM::NVVMDialect, scf::SCFDialect,
+                      memref::MemRefDialect, NVVM::NVVMDialect,
+                      nvgpu::NVGPUDialect, scf::SCFDialect,
                       vector::VectorDialect>();
   DiagnosticCollector diagnostics(&context);
   OwningOpRef<ModuleOp> module =
@@ -367,6 +380,21 @@ mlir::lowbit::gpu::buildGemvKernels(MLIRContext &context,
                      "bug; LOWBIT_DUMP_KERNELS=FILE writes them): " +
                      diagnostics.text);
   }
+  auto kernels = *module->getOps<mlir::gpu::GPUModuleOp>().begin();
+  OpBuilder builder(&context);
+  builder.setInsertionPointToEnd(kernels.getBody());
+  for (const MmaShape &shape : mma)
+    emitMmaKernel(builder, UnknownLoc::get(&context), shape);
+  if (failed(mlir::verify(*module)))
+    return makeError("the generated tensor-core kernels do not verify (a "
+                     "LowBit bug): " +
+                     diagnostics.text);
+  // Folded, so that the IR printed is the IR that matters.
+  PassManager pm(&context);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(pm.run(*module)))
+    return makeError("simplifying the GPU kernels failed: " + diagnostics.text);
   return module;
 }
 
@@ -424,7 +452,7 @@ mlir::lowbit::gpu::assemblePtx(llvm::StringRef ptx, llvm::StringRef chip,
     if (std::error_code error =
             llvm::sys::fs::createTemporaryFile("lowbit", suffix, *path))
       return makeError("cannot create a temporary file: " + error.message());
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(input);
     llvm::sys::fs::remove(output);
     llvm::sys::fs::remove(log);

@@ -1,10 +1,11 @@
 //===- lowbit-gpu-kernels.cpp - Generate and compile LowBit's GPU kernels -===//
 //
-// Writes the W4A16 GEMV kernels for the given shapes as gpu-dialect IR, PTX
-// (through upstream's NVVM pipeline and LLVM's NVPTX backend) and a cubin
-// (through the CUDA toolkit's ptxas). No GPU is needed.
+// Writes the W4A16 kernels for the given shapes (the CUDA-core GEMV and the
+// tensor-core matmul) as gpu-dialect IR, PTX (through upstream's NVVM
+// pipeline and LLVM's NVPTX backend) and a cubin (through the CUDA toolkit's
+// ptxas). No GPU is needed.
 //
-//   lowbit-gpu-kernels --gemv 1x4096x4096g128,16x11008x4096g128 \
+//   lowbit-gpu-kernels --gemv 1x4096x4096g128 --mma 16x11008x4096g128 \
 //                      [--chip sm_90] -o DIR       # kernels.{mlir,ptx,cubin}
 //   lowbit-gpu-kernels --gemv 1x64x256g64 --emit mlir|ptx   # to stdout
 //
@@ -18,6 +19,7 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -33,9 +35,26 @@ namespace lbgpu = mlir::lowbit::gpu;
 
 static cl::OptionCategory category("lowbit-gpu-kernels options");
 static cl::list<std::string>
-    gemvShapes("gemv", cl::CommaSeparated, cl::OneOrMore,
+    gemvShapes("gemv", cl::CommaSeparated, cl::ZeroOrMore,
                cl::desc("W4A16 GEMV shapes as MxNxKgG (e.g. 1x4096x4096g128)"),
                cl::cat(category));
+static cl::list<std::string>
+    mmaShapes("mma", cl::CommaSeparated, cl::ZeroOrMore,
+              cl::desc("W4A16 tensor-core matmul shapes as MxNxKgG, "
+                       "optionally with wW (warps), uU (unroll) and rR "
+                       "(row tiles) "
+                       "(e.g. 16x4096x4096g128, 1x4096x4096g128w8u1)"),
+              cl::cat(category));
+static cl::opt<int64_t>
+    mmaWarps("mma-warps", cl::init(0),
+             cl::desc("Warps of a tensor-core block, splitting K (1 to 32; "
+                      "default: chosen per shape)"),
+             cl::cat(category));
+static cl::opt<int64_t> mmaUnroll(
+    "mma-unroll", cl::init(0),
+    cl::desc("Groups a tensor-core warp loads at once (1 to 8; default: "
+             "chosen per shape)"),
+    cl::cat(category));
 static cl::opt<std::string> chip("chip", cl::init("sm_90"),
                                  cl::desc("The GPU (sm_80, sm_90, ...)"),
                                  cl::cat(category));
@@ -55,7 +74,9 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-static bool parseShape(llvm::StringRef text, lbgpu::GemvShape &shape) {
+/// Parses MxNxKgG into the shape's m, n, k and group.
+template <typename Shape>
+static bool parseShape(llvm::StringRef text, Shape &shape) {
   auto [dims, group] = text.split('g');
   llvm::SmallVector<llvm::StringRef> parts;
   dims.split(parts, 'x');
@@ -64,6 +85,32 @@ static bool parseShape(llvm::StringRef text, lbgpu::GemvShape &shape) {
          !parts[1].getAsInteger(10, shape.n) &&
          !parts[2].getAsInteger(10, shape.k) &&
          !group.getAsInteger(10, shape.group);
+}
+
+/// Parses MxNxKgG[wW][uU][rR]: a tensor-core shape, optionally with its own
+/// warps, unroll and row tiles (so that one cubin can hold variants).
+static bool parseMmaShape(llvm::StringRef text, lbgpu::MmaShape &shape) {
+  size_t options = text.find_first_of("wur");
+  if (!parseShape(text.substr(0, options), shape))
+    return false;
+  shape = lbgpu::chooseMmaShape(shape.m, shape.n, shape.k, shape.group);
+  if (mmaWarps)
+    shape.warps = mmaWarps;
+  if (mmaUnroll)
+    shape.unroll = mmaUnroll;
+  for (llvm::StringRef rest = text.substr(std::min(options, text.size()));
+       !rest.empty();) {
+    char key = rest.front();
+    size_t end = rest.find_first_of("wur", 1);
+    int64_t value;
+    if (rest.substr(1, end - 1).getAsInteger(10, value))
+      return false;
+    (key == 'w'   ? shape.warps
+     : key == 'u' ? shape.unroll
+                  : shape.rowTiles) = value;
+    rest = rest.substr(std::min(end, rest.size()));
+  }
+  return true;
 }
 
 static int writeFile(const llvm::Twine &path, llvm::StringRef data) {
@@ -85,13 +132,27 @@ int main(int argc, char **argv) {
     return fail("--emit must be mlir, ptx or all");
   if (emit == "all" && output.empty())
     return fail("-o DIR is required unless --emit is mlir or ptx");
+  if (gemvShapes.empty() && mmaShapes.empty())
+    return fail("no kernels asked for: give --gemv or --mma shapes");
+  llvm::StringSet<> names;
   std::vector<lbgpu::GemvShape> shapes;
   for (const std::string &text : gemvShapes) {
     lbgpu::GemvShape shape;
     if (!parseShape(text, shape))
-      return fail("--gemv " + text + ": expected MxNxKgG, e.g. 1x4096x4096g128");
+      return fail("--gemv " + text +
+                  ": expected MxNxKgG, e.g. 1x4096x4096g128");
     shape.rowsPerWarp = rowsPerWarp;
-    shapes.push_back(shape);
+    if (names.insert(lbgpu::gemvKernelName(shape)).second)
+      shapes.push_back(shape); // the same kernel asked twice is built once
+  }
+  std::vector<lbgpu::MmaShape> mma;
+  for (const std::string &text : mmaShapes) {
+    lbgpu::MmaShape shape;
+    if (!parseMmaShape(text, shape))
+      return fail("--mma " + text +
+                  ": expected MxNxKgG[wW][uU][rR], e.g. 16x4096x4096g128");
+    if (names.insert(lbgpu::mmaKernelName(shape)).second)
+      mma.push_back(shape);
   }
 
   DialectRegistry registry;
@@ -105,7 +166,7 @@ int main(int argc, char **argv) {
   LLVMInitializeNVPTXTargetMC();
   LLVMInitializeNVPTXAsmPrinter();
 
-  auto module = lbgpu::buildGemvKernels(context, shapes, chip);
+  auto module = lbgpu::buildKernels(context, shapes, mma, chip);
   if (!module)
     return fail(llvm::toString(module.takeError()));
   std::string ir;
@@ -132,12 +193,18 @@ int main(int argc, char **argv) {
     return fail(output + ": " + error.message());
   std::string manifest;
   for (const lbgpu::GemvShape &shape : shapes)
-    manifest += llvm::formatv("{0} gemv_w4 {1} {2} {3} {4} grid {5} block "
-                              "{6}\n",
-                              lbgpu::gemvKernelName(shape), shape.m, shape.n,
-                              shape.k, shape.group,
-                              shape.n / lbgpu::gemvRowsPerBlock(shape),
-                              lbgpu::kGemvThreadsPerBlock)
+    manifest +=
+        llvm::formatv("{0} gemv_w4 {1} {2} {3} {4} grid {5} block "
+                      "{6}\n",
+                      lbgpu::gemvKernelName(shape), shape.m, shape.n, shape.k,
+                      shape.group, shape.n / lbgpu::gemvRowsPerBlock(shape),
+                      lbgpu::kGemvThreadsPerBlock)
+            .str();
+  for (const lbgpu::MmaShape &shape : mma)
+    manifest += llvm::formatv("{0} mma_w4 {1} {2} {3} {4} grid {5} block {6}\n",
+                              lbgpu::mmaKernelName(shape), shape.m, shape.n,
+                              shape.k, shape.group, lbgpu::mmaGridSize(shape),
+                              lbgpu::mmaBlockSize(shape))
                     .str();
   if (int status = writeFile(output + "/kernels.mlir", ir))
     return status;
@@ -151,6 +218,7 @@ int main(int argc, char **argv) {
   llvm::errs() << report;
   llvm::errs() << "wrote " << output << ": kernels.mlir, kernels.ptx, "
                << "kernels.cubin (" << cubin->size() << " bytes, " << chip
-               << "), kernels.txt (" << shapes.size() << " kernels)\n";
+               << "), kernels.txt (" << shapes.size() + mma.size()
+               << " kernels)\n";
   return 0;
 }

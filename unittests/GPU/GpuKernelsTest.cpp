@@ -1,13 +1,15 @@
 //===- GpuKernelsTest.cpp - The GPU layout and the CUDA runtime's errors --===//
 
-#include "lowbit/GPU/Kernels.h"
 #include "lowbit-c/lowbit_cuda.h"
+#include "lowbit/GPU/Kernels.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -49,6 +51,107 @@ TEST(GpuLayoutTest, KernelDecodeRecoversTheCodes) {
         }
 }
 
+// Runs the tensor-core kernel's arithmetic on the CPU, lane by lane: the
+// decode of each lane's words (masks, the f16 1024, biases 1032 and 1152),
+// the B fragments from its two 16-byte activation loads, the fragments put
+// where PTX's mma.m16n8k16 (row.col) puts them, and the per-group scales
+// (rows g+8 divided by 16). The product must match the plain one: this pins
+// the layout of packW4ForMma and the channel permutation to the ISA.
+TEST(GpuLayoutTest, MmaFragmentsComputeTheProduct) {
+  const int64_t m = 3, n = 32, k = 256, group = 64;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> code(-8, 7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<int8_t> codes(n * k);
+  for (int8_t &c : codes)
+    c = int8_t(code(rng));
+  std::vector<float> x(m * k), scales(n * (k / group));
+  for (float &v : x)
+    v = uniform(rng);
+  for (float &v : scales)
+    v = 0.01f + 0.02f * std::abs(uniform(rng));
+  std::vector<uint32_t> words = packW4ForMma(codes, n, k);
+  ASSERT_EQ(words.size(), size_t(n * k / 8));
+
+  for (int64_t tile = 0; tile < n / 16; ++tile) {
+    double acc[16][8] = {};
+    for (int64_t grp = 0; grp < k / group; ++grp) {
+      double partial[16][8] = {};
+      for (int64_t step = grp * group / 64; step < (grp + 1) * group / 64;
+           ++step)
+        for (int64_t t = 0; t < 4; ++t) {
+          float a[16][16], bm[16][8];
+          for (int64_t lane = 0; lane < 32; ++lane) {
+            int64_t g = lane / 4, q = lane % 4;
+            uint32_t word =
+                words[((tile * (k / 64) + step) * 32 + lane) * 4 + t];
+            for (int64_t reg = 0; reg < 4; ++reg) {
+              uint32_t from = reg < 2 ? word : word >> 8;
+              uint32_t pair =
+                  (from & (reg % 2 ? 0x00F000F0u : 0x000F000Fu)) | 0x64006400u;
+              for (int64_t h = 0; h < 2; ++h)
+                a[g + 8 * (reg % 2)][2 * q + h + 8 * (reg / 2)] =
+                    halfToFloat(uint16_t(pair >> (16 * h))) -
+                    (reg % 2 ? 1152.0f : 1032.0f);
+            }
+            int64_t row = std::min<int64_t>(g, m - 1);
+            for (int64_t reg = 0; reg < 2; ++reg)
+              for (int64_t h = 0; h < 2; ++h)
+                bm[2 * q + h + 8 * reg][g] =
+                    x[row * k + step * 64 + 16 * q + 4 * t + 2 * reg + h];
+          }
+          for (int64_t r = 0; r < 16; ++r)
+            for (int64_t c = 0; c < 8; ++c)
+              for (int64_t kk = 0; kk < 16; ++kk)
+                partial[r][c] += double(a[r][kk]) * bm[kk][c];
+        }
+      for (int64_t r = 0; r < 16; ++r)
+        for (int64_t c = 0; c < 8; ++c)
+          acc[r][c] += partial[r][c] *
+                       scales[(tile * 16 + r) * (k / group) + grp] /
+                       (r >= 8 ? 16.0 : 1.0);
+    }
+    for (int64_t r = 0; r < 16; ++r)
+      for (int64_t c = 0; c < m; ++c) {
+        int64_t row = tile * 16 + r;
+        double expected = 0;
+        for (int64_t col = 0; col < k; ++col)
+          expected += double(x[c * k + col]) * codes[row * k + col] *
+                      scales[row * (k / group) + col / group];
+        EXPECT_NEAR(acc[r][c], expected, 1e-9 * (1 + std::abs(expected)))
+            << "row " << row << " activation row " << c;
+      }
+  }
+}
+
+TEST(GpuKernelsTest, RejectsTensorCoreShapesTheKernelCannotTake) {
+  for (MmaShape shape :
+       {MmaShape{0, 64, 256, 64}, MmaShape{65, 64, 256, 64},
+        MmaShape{1, 40, 256, 64}, MmaShape{1, 64, 256, 32},
+        MmaShape{1, 64, 320, 128}, MmaShape{1, 64, 256, 64, 0, 2},
+        MmaShape{1, 64, 256, 64, 33, 2}, MmaShape{1, 64, 256, 64, 4, 9}}) {
+    llvm::Error error = verifyMmaShape(shape);
+    EXPECT_TRUE(bool(error)) << mmaKernelName(shape);
+    llvm::consumeError(std::move(error));
+  }
+  EXPECT_FALSE(bool(verifyMmaShape({64, 11008, 4096, 128})));
+  EXPECT_EQ(mmaKernelName({16, 4096, 11008, 128}),
+            "mma_w4g128_m16_n4096_k11008_w4u2r1");
+  EXPECT_EQ(mmaKernelName({1, 4096, 4096, 128, 8, 1}),
+            "mma_w4g128_m1_n4096_k4096_w8u1r1");
+  // The shapes chosen for the 7B layers are ones the kernel takes.
+  for (int64_t m : {1, 4, 16, 64})
+    for (auto [n, k] : {std::pair{4096, 4096}, std::pair{11008, 4096},
+                        std::pair{4096, 11008}, std::pair{32, 256}})
+      EXPECT_FALSE(llvm::errorToBool(
+          verifyMmaShape(chooseMmaShape(m, n, k, k % 128 ? 64 : 128))))
+          << m << "x" << n << "x" << k;
+  EXPECT_EQ(mmaKernelName(chooseMmaShape(1, 4096, 4096, 128)),
+            "mma_w4g128_m1_n4096_k4096_w32u1r1");
+  EXPECT_TRUE(llvm::errorToBool(verifyMmaShape({1, 48, 256, 64, 4, 2, 2})));
+  EXPECT_FALSE(llvm::errorToBool(verifyMmaShape({1, 64, 256, 64, 4, 2, 2})));
+}
+
 TEST(GpuKernelsTest, RejectsShapesTheKernelCannotTake) {
   for (GemvShape shape : {GemvShape{0, 64, 256, 64}, GemvShape{17, 64, 256, 64},
                           GemvShape{1, 60, 256, 64}, GemvShape{1, 64, 256, 48},
@@ -75,8 +178,7 @@ TEST(CudaRuntimeTest, RejectsMissingAndForeignModules) {
     llvm::raw_fd_ostream os(path, error);
     os << "not a cubin";
   }
-  EXPECT_EQ(lowbit_cuda_load(path.c_str(), 0, &module),
-            LOWBIT_CUDA_BAD_MODULE);
+  EXPECT_EQ(lowbit_cuda_load(path.c_str(), 0, &module), LOWBIT_CUDA_BAD_MODULE);
   EXPECT_NE(std::string(lowbit_cuda_last_error()).find("not a cubin"),
             std::string::npos);
   llvm::sys::fs::remove(path);

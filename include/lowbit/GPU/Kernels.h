@@ -20,6 +20,7 @@
 #ifndef LOWBIT_GPU_KERNELS_H
 #define LOWBIT_GPU_KERNELS_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -54,11 +55,76 @@ std::string gemvKernelName(const GemvShape &shape);
 /// rows a warp).
 llvm::Error verifyGemvShape(const GemvShape &shape);
 
+/// One W4A16 matmul on the tensor cores (`mmaW4`): the same product as the
+/// GEMV, for M up to 64 activation rows, through mma.sync m16n8k16 (f16
+/// operands, f32 accumulators). Each block owns a tile of 16 weight rows;
+/// its `warps` warps split K between them by groups (warp w takes groups w,
+/// w + warps, ...), `unroll` groups a trip (loads first), and add their partial
+/// tiles in shared memory. Weight rows go to the MMA's M side and activation
+/// rows to its N side (ceil(M / 8) MMAs of 8 columns per k-tile of 16).
+///
+/// The layout (`packW4ForMma`) makes each lane's 16-byte load exactly its
+/// A fragments of four k-tiles: words [N / 16][K / 64][32 lanes][4 tiles].
+/// Within a k-step of 64, the MMA's k index c of tile t held by lane (g, q)
+/// (c in {2q, 2q+1} and {2q+8, 2q+9}) stands for input channel
+/// 16q + 4t + {0, 1} and {2, 3}: so the lane's B fragments of the four
+/// tiles are 16 consecutive activations, two 16-byte loads. In the word of
+/// tile t, register i of the A fragment (rows g, g+8, g, g+8 for i = 0..3)
+/// holds its two codes, biased by 8, at bits 4i and 16 + 4i: masks with
+/// 0x000F000F and 0x00F000F0 (and the same after a shift by 8) OR-ed into
+/// the f16 exponent of 1024 give the codes as f16 pairs exactly, those of
+/// rows g+8 times 16 (undone in their scale). Scales multiply each group's
+/// f32 partial tile, so products and sums within a group are exact in f16
+/// codes. The group size must be a multiple of 64. With `rowTiles` R, a
+/// block owns R tiles of 16 rows, every warp computing all R.
+struct MmaShape {
+  int64_t m = 1, n = 0, k = 0, group = 128;
+  int64_t warps = 4, unroll = 2;
+  /// Weight tiles of 16 rows each warp (and block) computes, sharing the
+  /// activation fragments.
+  int64_t rowTiles = 1;
+};
+
+/// The kernel's symbol, e.g. mma_w4g128_m16_n4096_k4096_w16u1r1 (warps,
+/// unroll, row tiles).
+std::string mmaKernelName(const MmaShape &shape);
+
+/// The warps, unroll and row tiles for a layer, from measurements on an
+/// H200 (bench/gpu/NOTES.md): about one resident wave of warps while
+/// activations are few, fewer warps and two row tiles a warp past 8 rows.
+MmaShape chooseMmaShape(int64_t m, int64_t n, int64_t k, int64_t group);
+
+/// Checks that the kernel can be generated (1 <= M <= 64, N a multiple of
+/// 16 x rowTiles (1 to 4), G a multiple of 64 dividing K, 1 to 32 warps, unroll
+/// 1 to 8).
+llvm::Error verifyMmaShape(const MmaShape &shape);
+
+/// Blocks of the grid (N / 16 / rowTiles) and threads of a block (32 * warps).
+inline int64_t mmaGridSize(const MmaShape &shape) {
+  return shape.n / (16 * shape.rowTiles);
+}
+inline int64_t mmaBlockSize(const MmaShape &shape) { return 32 * shape.warps; }
+
+/// Emits the tensor-core kernel of `shape` as a gpu.func at the builder's
+/// insertion point (inside a gpu.module).
+void emitMmaKernel(OpBuilder &builder, Location loc, const MmaShape &shape);
+
+/// Repacks row-major signed 4-bit codes ([N, K], one int8 in [-8, 7] per
+/// weight) into the tensor-core layout described above.
+std::vector<uint32_t> packW4ForMma(llvm::ArrayRef<int8_t> codes, int64_t n,
+                                   int64_t k);
+
 /// The kernels as a gpu.module @lowbit_kernels (with an #nvvm.target for
 /// `chip`) inside a gpu.container_module.
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildGemvKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> shapes,
                  llvm::StringRef chip);
+
+/// The GEMV kernels of `gemv` and the tensor-core kernels of `mma` in one
+/// module as buildGemvKernels makes it.
+llvm::Expected<OwningOpRef<ModuleOp>>
+buildKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
+             llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip);
 
 /// Lowers a module built by buildGemvKernels to PTX through upstream's
 /// gpu-lower-to-nvvm pipeline (bare-pointer kernel arguments).
