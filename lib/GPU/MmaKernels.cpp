@@ -67,12 +67,20 @@ MmaShape mlir::lowbit::gpu::chooseMmaShape(int64_t m, int64_t n, int64_t k,
     shape.unroll = 1;
   }
   warps = std::clamp<int64_t>(warps, 1, std::max<int64_t>(1, groups));
-  const int64_t tileBytes =
-      32 * 4 * llvm::divideCeil(m, 8) * shape.rowTiles * 4;
-  while (warps > 1 && warps * tileBytes > 48 * 1024)
-    warps /= 2;
   shape.warps = warps;
   return shape;
+}
+
+/// Slots of partial tiles in shared memory: one a warp where they fit in
+/// the 48 KiB of static shared memory, else fewer, which the warps past
+/// them fold into first.
+static int64_t reductionSlots(const MmaShape &shape) {
+  const int64_t tileBytes =
+      32 * 4 * llvm::divideCeil(shape.m, 8) * shape.rowTiles * 4;
+  int64_t slots = shape.warps;
+  while (slots > 1 && slots * tileBytes > 48 * 1024)
+    slots = llvm::divideCeil(slots, 2);
+  return slots;
 }
 
 llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
@@ -96,14 +104,6 @@ llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
     return error("warps must be in [1, 32]");
   if (shape.unroll < 1 || shape.unroll > 8)
     return error("unroll must be in [1, 8]");
-  // The warps' partial tiles meet in static shared memory (48 KiB at most).
-  int64_t reduction =
-      shape.warps * 32 * 4 * llvm::divideCeil(shape.m, 8) * shape.rowTiles * 4;
-  if (shape.warps > 1 && reduction > 48 * 1024)
-    return error(llvm::formatv("{0} warps of {1} rows need {2} bytes of "
-                               "shared memory (48 KiB at most)",
-                               shape.warps, shape.m, reduction)
-                     .str());
   return llvm::Error::success();
 }
 
@@ -321,7 +321,8 @@ void MmaKernelEmitter::emit() {
   auto workgroup = mlir::gpu::AddressSpaceAttr::get(
       context, mlir::gpu::AddressSpace::Workgroup);
   const int64_t rows = shape.rowTiles;
-  auto reductionType = MemRefType::get({warps, 32, 4 * nTiles * rows}, f32,
+  const int64_t slots = reductionSlots(shape);
+  auto reductionType = MemRefType::get({slots, 32, 4 * nTiles * rows}, f32,
                                        MemRefLayoutAttrInterface{}, workgroup);
   SmallVector<Type> attributions;
   if (warps > 1)
@@ -452,9 +453,56 @@ void MmaKernelEmitter::emit() {
   Value writer = index(0);
   if (warps > 1) {
     Value reduction = func.getWorkgroupAttributions()[0];
+    // Warps [r * slots, (r + 1) * slots) hand their sums to warps
+    // [0, slots), round by round, until `slots` warps hold them all.
+    for (int64_t round = 1; round * slots < warps; ++round) {
+      Value from = index(round * slots);
+      Value handing = arith::AndIOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, warp, from),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
+                                index((round + 1) * slots)));
+      auto hand = scf::IfOp::create(b, handing, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&hand.getThenRegion().front());
+        Value slot = arith::SubIOp::create(b, warp, from);
+        for (auto [e, value] : llvm::enumerate(sums))
+          memref::StoreOp::create(b, value, reduction,
+                                  ValueRange{slot, lane, index(e)});
+      }
+      mlir::gpu::BarrierOp::create(b);
+      // Warps whose partner exists take its sums.
+      Value taking =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
+                                index(std::min(slots, warps - round * slots)));
+      SmallVector<Type> types(sums.size(), f32);
+      auto take = scf::IfOp::create(b, types, taking, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&take.getThenRegion().front());
+        SmallVector<Value> added;
+        for (auto [e, value] : llvm::enumerate(sums))
+          added.push_back(arith::AddFOp::create(
+              b, value,
+              memref::LoadOp::create(b, reduction,
+                                     ValueRange{warp, lane, index(e)})));
+        scf::YieldOp::create(b, added);
+        b.setInsertionPointToStart(&take.getElseRegion().front());
+        scf::YieldOp::create(b, sums);
+      }
+      sums = SmallVector<Value>(take.getResults());
+      mlir::gpu::BarrierOp::create(b);
+    }
+    Value holding =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp, index(slots));
+    auto hold = scf::IfOp::create(b, holding, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&hold.getThenRegion().front());
     for (auto [e, value] : llvm::enumerate(sums))
       memref::StoreOp::create(b, value, reduction,
                               ValueRange{warp, lane, index(e)});
+  }
+  if (warps > 1) {
     mlir::gpu::BarrierOp::create(b);
     writer = warp;
   }
@@ -466,7 +514,7 @@ void MmaKernelEmitter::emit() {
     Value reduction = func.getWorkgroupAttributions()[0];
     for (auto [e, value] : llvm::enumerate(sums)) {
       Value total = value;
-      for (int64_t other = 1; other < warps; ++other)
+      for (int64_t other = 1; other < slots; ++other)
         total = arith::AddFOp::create(
             b, total,
             memref::LoadOp::create(b, reduction,
