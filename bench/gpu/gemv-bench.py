@@ -13,7 +13,7 @@ its output poisoned with NaN, so an unwritten element fails. Timings are
 medians of CUDA-graph replays that rotate over enough weight copies to miss
 the L2 cache.
 
-  lowbit-gpu-kernels --gemv 1x4096x4096g128,... -o KERNELS
+  lowbit-gpu-kernels --mma 1x4096x4096g128,... [--gemv ...] -o KERNELS
   python3 bench/gpu/gemv-bench.py --kernels KERNELS --runtime liblowbit_cuda.so
 """
 import argparse
