@@ -28,10 +28,19 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.lowbit_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt", "lowbit-run", "quant-compile", "lowbit-gpu-kernels"]
+tools = ["quant-opt", "lowbit-run", "quant-compile", "lowbit-gpu-kernels", "lowbit-gpu-check"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Assembling PTX into cubins needs the CUDA toolkit's ptxas (no GPU).
 import os, shutil
 if shutil.which("ptxas") or os.access(os.path.join(os.environ.get("CUDA_PATH", "/usr/local/cuda"), "bin", "ptxas"), os.X_OK):
     config.available_features.add("ptxas")
+
+# A machine with the CUDA driver runs the kernels; one without gets an error.
+try:
+    import ctypes
+
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

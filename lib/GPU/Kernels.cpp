@@ -486,17 +486,3 @@ mlir::lowbit::gpu::assemblePtx(llvm::StringRef ptx, llvm::StringRef chip,
   return std::vector<char>((*cubin)->getBufferStart(),
                            (*cubin)->getBufferEnd());
 }
-
-std::vector<uint32_t>
-mlir::lowbit::gpu::packW4ForGpu(llvm::ArrayRef<int8_t> codes, int64_t n,
-                                int64_t k) {
-  std::vector<uint32_t> words(n * k / 8, 0);
-  for (int64_t row = 0; row < n; ++row)
-    for (int64_t col = 0; col < k; ++col) {
-      int64_t chunk = col / 32, within = col % 32;
-      int64_t t = within / 8, j = (within % 8) / 2, h = within % 2;
-      uint32_t biased = uint32_t(codes[row * k + col] + 8) & 0xF;
-      words[row * (k / 8) + chunk * 4 + j] |= biased << (16 * h + 4 * t);
-    }
-  return words;
-}

@@ -22,10 +22,6 @@
 using namespace mlir;
 using namespace mlir::lowbit::gpu;
 
-/// Input channels of one k-step: four MMA k-tiles of 16, one 16-byte load
-/// of weights a lane.
-static constexpr int64_t kStep = 64;
-
 std::string mlir::lowbit::gpu::mmaKernelName(const MmaShape &shape) {
   return llvm::formatv("mma_w4g{0}_m{1}_n{2}_k{3}_w{4}u{5}r{6}", shape.group,
                        shape.m, shape.n, shape.k, shape.warps, shape.unroll,
@@ -96,7 +92,7 @@ llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
     return error("row tiles must be in [1, 4]");
   if (shape.n < 16 * shape.rowTiles || shape.n % (16 * shape.rowTiles))
     return error("N must be a multiple of " + llvm::Twine(16 * shape.rowTiles));
-  if (shape.group < kStep || shape.group % kStep)
+  if (shape.group < kMmaStep || shape.group % kMmaStep)
     return error("the group size must be a multiple of 64");
   if (shape.k < shape.group || shape.k % shape.group)
     return error("the group size must divide K");
@@ -105,24 +101,6 @@ llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
   if (shape.unroll < 1 || shape.unroll > 8)
     return error("unroll must be in [1, 8]");
   return llvm::Error::success();
-}
-
-std::vector<uint32_t>
-mlir::lowbit::gpu::packW4ForMma(llvm::ArrayRef<int8_t> codes, int64_t n,
-                                int64_t k) {
-  std::vector<uint32_t> words(n * k / 8, 0);
-  for (int64_t row = 0; row < n; ++row)
-    for (int64_t col = 0; col < k; ++col) {
-      int64_t r = row % 16, c = col % kStep;
-      int64_t q = c / 16, t = c % 16 / 4, j = c % 4;
-      int64_t lane = 4 * (r % 8) + q;
-      int64_t reg = (j < 2 ? 0 : 2) + (r >= 8 ? 1 : 0);
-      int64_t word =
-          (((row / 16) * (k / kStep) + col / kStep) * 32 + lane) * 4 + t;
-      uint32_t biased = uint32_t(codes[row * k + col] + 8) & 0xF;
-      words[word] |= biased << (16 * (j % 2) + 4 * reg);
-    }
-  return words;
 }
 
 namespace {
@@ -206,7 +184,7 @@ MmaKernelEmitter::GroupLoads MmaKernelEmitter::load(Value group,
   }
   loads.group = group;
   auto words = VectorType::get({4}, b.getI32Type());
-  const int64_t steps = shape.group / kStep;
+  const int64_t steps = shape.group / kMmaStep;
   for (auto [tile, low, high] : llvm::zip(tiles, rowLow, rowHigh)) {
     SmallVector<Value> &tileWords = loads.words.emplace_back();
     for (int64_t st = 0; st < steps; ++st) {
@@ -259,13 +237,13 @@ SmallVector<Value> MmaKernelEmitter::accumulate(const GroupLoads &loads,
   SmallVector<Value> partial(rows * nTiles, zero);
   auto half8 = VectorType::get({8}, f16);
   auto mmaShape = b.getI64ArrayAttr({16, 8, 16});
-  const int64_t steps = shape.group / kStep;
+  const int64_t steps = shape.group / kMmaStep;
   for (int64_t st = 0; st < steps; ++st) {
     SmallVector<SmallVector<Value>> a;
     for (int64_t r = 0; r < rows; ++r)
       a.push_back(decode(loads.words[r][st]));
     Value step = add(mul(loads.group, steps), index(st));
-    Value column = add(mul(step, kStep), quad);
+    Value column = add(mul(step, kMmaStep), quad);
     Value columnHigh = add(column, index(8));
     for (int64_t j = 0; j < nTiles; ++j) {
       Value xLow =
@@ -406,8 +384,8 @@ void MmaKernelEmitter::emit() {
       loads.valid = values[1];
       values = values.drop_front(2);
       for (int64_t r = 0; r < rows; ++r) {
-        loads.words.emplace_back(values.take_front(g / kStep));
-        values = values.drop_front(g / kStep);
+        loads.words.emplace_back(values.take_front(g / kMmaStep));
+        values = values.drop_front(g / kMmaStep);
       }
       loads.lowScale.assign(values.take_front(rows).begin(),
                             values.take_front(rows).end());

@@ -20,6 +20,7 @@
 #ifndef LOWBIT_GPU_KERNELS_H
 #define LOWBIT_GPU_KERNELS_H
 
+#include "lowbit/GPU/Layouts.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -109,11 +110,6 @@ inline int64_t mmaBlockSize(const MmaShape &shape) { return 32 * shape.warps; }
 /// insertion point (inside a gpu.module).
 void emitMmaKernel(OpBuilder &builder, Location loc, const MmaShape &shape);
 
-/// Repacks row-major signed 4-bit codes ([N, K], one int8 in [-8, 7] per
-/// weight) into the tensor-core layout described above.
-std::vector<uint32_t> packW4ForMma(llvm::ArrayRef<int8_t> codes, int64_t n,
-                                   int64_t k);
-
 /// The kernels as a gpu.module @lowbit_kernels (with an #nvvm.target for
 /// `chip`) inside a gpu.container_module.
 llvm::Expected<OwningOpRef<ModuleOp>>
@@ -136,11 +132,6 @@ llvm::Expected<std::string> lowerToPtx(ModuleOp module, llvm::StringRef chip);
 llvm::Expected<std::vector<char>> assemblePtx(llvm::StringRef ptx,
                                               llvm::StringRef chip,
                                               std::string *report = nullptr);
-
-/// Repacks row-major signed 4-bit codes (one int8 in [-8, 7] per weight,
-/// [N, K]) into the GPU layout described above: [N, K / 8] 32-bit words.
-std::vector<uint32_t> packW4ForGpu(llvm::ArrayRef<int8_t> codes, int64_t n,
-                                   int64_t k);
 
 } // namespace mlir::lowbit::gpu
 

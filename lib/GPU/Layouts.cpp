@@ -1,0 +1,43 @@
+//===- Layouts.cpp - The GPU kernels' weight layouts ----------------------===//
+//
+// Plain C++ (no LLVM or MLIR), so that programs which run on the GPU
+// machine, such as lowbit-gpu-check, can pack weights as the kernels read
+// them. Kernels.h describes both layouts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/GPU/Layouts.h"
+
+namespace mlir::lowbit::gpu {
+
+std::vector<uint32_t> packW4ForGpu(const std::vector<int8_t> &codes, int64_t n,
+                                   int64_t k) {
+  std::vector<uint32_t> words(n * k / 8, 0);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t col = 0; col < k; ++col) {
+      int64_t chunk = col / 32, within = col % 32;
+      int64_t t = within / 8, j = (within % 8) / 2, h = within % 2;
+      uint32_t biased = uint32_t(codes[row * k + col] + 8) & 0xF;
+      words[row * (k / 8) + chunk * 4 + j] |= biased << (16 * h + 4 * t);
+    }
+  return words;
+}
+
+std::vector<uint32_t> packW4ForMma(const std::vector<int8_t> &codes, int64_t n,
+                                   int64_t k) {
+  std::vector<uint32_t> words(n * k / 8, 0);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t col = 0; col < k; ++col) {
+      int64_t r = row % 16, c = col % kMmaStep;
+      int64_t q = c / 16, t = c % 16 / 4, j = c % 4;
+      int64_t lane = 4 * (r % 8) + q;
+      int64_t reg = (j < 2 ? 0 : 2) + (r >= 8 ? 1 : 0);
+      int64_t word =
+          (((row / 16) * (k / kMmaStep) + col / kMmaStep) * 32 + lane) * 4 + t;
+      uint32_t biased = uint32_t(codes[row * k + col] + 8) & 0xF;
+      words[word] |= biased << (16 * (j % 2) + 4 * reg);
+    }
+  return words;
+}
+
+} // namespace mlir::lowbit::gpu

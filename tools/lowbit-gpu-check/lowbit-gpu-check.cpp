@@ -1,0 +1,249 @@
+//===- lowbit-gpu-check.cpp - Check LowBit's GPU kernels on the GPU -------===//
+//
+// Runs every kernel of a directory written by lowbit-gpu-kernels on the GPU,
+// through liblowbit_cuda, against a CPU reference computed here in double
+// precision from the same random (never zero) inputs. Weights are packed by
+// LowBit's own packers (Layouts.h), outputs are poisoned with NaN first so
+// that an element left unwritten fails, and each kernel is run on fresh
+// draws. Prints one line a check and `N passed, M failed`; exits non-zero
+// on a failure. Needs only the CUDA driver: no LLVM, MLIR, toolkit or
+// Python.
+//
+//   lowbit-gpu-check DIR [--seeds N]
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit-c/lowbit_cuda.h"
+#include "lowbit/GPU/Layouts.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace lbgpu = mlir::lowbit::gpu;
+
+namespace {
+
+[[noreturn]] void fail(const std::string &message) {
+  std::fprintf(stderr, "lowbit-gpu-check: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void check(int status, const char *what) {
+  if (status != LOWBIT_CUDA_OK)
+    fail(std::string(what) + ": " + lowbit_cuda_last_error());
+}
+
+/// IEEE binary16 from float, rounding to nearest even.
+uint16_t toHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  uint32_t sign = (bits >> 16) & 0x8000, mantissa = bits & 0x7fffff;
+  int32_t exponent = int32_t((bits >> 23) & 0xff) - 127 + 15;
+  if (((bits >> 23) & 0xff) == 0xff)
+    return uint16_t(sign | 0x7c00 | (mantissa ? 0x200 : 0));
+  if (exponent >= 31)
+    return uint16_t(sign | 0x7c00);
+  int32_t shift = 13;
+  uint32_t half = (uint32_t(exponent) << 10) | (mantissa >> 13);
+  if (exponent <= 0) { // subnormal
+    if (exponent < -10)
+      return uint16_t(sign);
+    mantissa |= 0x800000;
+    shift = 14 - exponent;
+    half = mantissa >> shift;
+  }
+  uint32_t rest = mantissa & ((1u << shift) - 1), middle = 1u << (shift - 1);
+  if (rest > middle || (rest == middle && (half & 1)))
+    ++half; // a carry into the exponent is the right rounding
+  return uint16_t(sign | half);
+}
+
+float fromHalf(uint16_t half) {
+  uint32_t sign = uint32_t(half & 0x8000) << 16;
+  uint32_t exponent = (half >> 10) & 0x1f, mantissa = half & 0x3ff;
+  if (exponent == 0) {
+    float value = std::ldexp(float(mantissa), -24);
+    return sign ? -value : value;
+  }
+  uint32_t bits = exponent == 31
+                      ? sign | 0x7f800000 | (mantissa << 13)
+                      : sign | ((exponent + 112) << 23) | (mantissa << 13);
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+bool isNan(uint16_t half) {
+  return (half & 0x7c00) == 0x7c00 && (half & 0x3ff);
+}
+
+/// One line of kernels.txt: `NAME KIND M N K G grid GRID block BLOCK`.
+struct Kernel {
+  std::string name, kind;
+  int64_t m, n, k, group;
+  uint32_t grid, block;
+};
+
+std::vector<Kernel> readManifest(const std::string &dir) {
+  std::string path = dir + "/kernels.txt";
+  std::ifstream file(path);
+  if (!file)
+    fail("cannot read " + path +
+         " (a directory written by "
+         "lowbit-gpu-kernels -o DIR)");
+  std::vector<Kernel> kernels;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    std::istringstream fields(line);
+    Kernel kernel;
+    std::string gridWord, blockWord, extra;
+    if (!(fields >> kernel.name >> kernel.kind >> kernel.m >> kernel.n >>
+          kernel.k >> kernel.group >> gridWord >> kernel.grid >> blockWord >>
+          kernel.block) ||
+        gridWord != "grid" || blockWord != "block" || (fields >> extra))
+      fail(path + ":" + std::to_string(number) +
+           ": expected NAME KIND M N K G grid GRID block BLOCK");
+    if (kernel.kind != "gemv_w4" && kernel.kind != "mma_w4")
+      fail(path + ":" + std::to_string(number) + ": unknown kernel kind '" +
+           kernel.kind + "' (expected gemv_w4 or mma_w4)");
+    if (kernel.m < 1 || kernel.n < 1 || kernel.group < 1 ||
+        kernel.k < kernel.group || kernel.k % kernel.group || kernel.n % 16 ||
+        kernel.k % 64)
+      fail(path + ":" + std::to_string(number) +
+           ": impossible shape M=" + std::to_string(kernel.m) +
+           " N=" + std::to_string(kernel.n) + " K=" + std::to_string(kernel.k) +
+           " G=" + std::to_string(kernel.group));
+    kernels.push_back(kernel);
+  }
+  if (kernels.empty())
+    fail(path + ": no kernels");
+  return kernels;
+}
+
+/// Device memory freed on scope exit.
+struct DeviceBuffer {
+  uint64_t pointer = 0;
+  explicit DeviceBuffer(size_t bytes) {
+    check(lowbit_cuda_malloc(bytes, &pointer), "allocating device memory");
+  }
+  ~DeviceBuffer() {
+    if (pointer)
+      lowbit_cuda_free(pointer);
+  }
+  DeviceBuffer(DeviceBuffer &&other) : pointer(other.pointer) {
+    other.pointer = 0;
+  }
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+};
+
+template <typename T> DeviceBuffer upload(const std::vector<T> &host) {
+  DeviceBuffer buffer(host.size() * sizeof(T));
+  check(lowbit_cuda_copy_to_device(buffer.pointer, host.data(),
+                                   host.size() * sizeof(T)),
+        "copying to the device");
+  return buffer;
+}
+
+/// Runs one kernel on draws of `seed`; returns whether it matched.
+bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
+                 unsigned seed) {
+  const int64_t m = kernel.m, n = kernel.n, k = kernel.k, g = kernel.group;
+  std::mt19937 rng(seed * 7919 + unsigned(m * 31 + n + k));
+  std::uniform_int_distribution<int> code(-8, 7);
+  std::uniform_real_distribution<float> scale(0.005f, 0.025f);
+  std::normal_distribution<float> activation(0.0f, 1.0f);
+  std::vector<int8_t> codes(n * k);
+  for (int8_t &c : codes)
+    c = int8_t(code(rng));
+  std::vector<uint16_t> scales(n * (k / g)), x(m * k);
+  for (uint16_t &s : scales)
+    s = toHalf(scale(rng));
+  for (uint16_t &v : x)
+    v = toHalf(activation(rng));
+  std::vector<uint32_t> words = kernel.kind == "mma_w4"
+                                    ? lbgpu::packW4ForMma(codes, n, k)
+                                    : lbgpu::packW4ForGpu(codes, n, k);
+  std::vector<uint16_t> y(m * n, 0x7e00); // NaN: unwritten elements show
+
+  DeviceBuffer dx = upload(x), dw = upload(words), ds = upload(scales),
+               dy = upload(y);
+  uint64_t args[] = {dx.pointer, dw.pointer, ds.pointer, dy.pointer};
+  check(lowbit_cuda_launch(module, kernel.name.c_str(), kernel.grid,
+                           kernel.block, args, 4, nullptr),
+        ("launching " + kernel.name).c_str());
+  check(lowbit_cuda_synchronize(), ("running " + kernel.name).c_str());
+  check(lowbit_cuda_copy_to_host(y.data(), dy.pointer, y.size() * 2),
+        "copying from the device");
+
+  double error = 0, norm = 0;
+  int64_t unwritten = 0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t row = 0; row < n; ++row) {
+      double expected = 0;
+      for (int64_t col = 0; col < k; ++col)
+        expected += double(fromHalf(x[i * k + col])) * codes[row * k + col] *
+                    fromHalf(scales[row * (k / g) + col / g]);
+      uint16_t got = y[i * n + row];
+      if (isNan(got)) {
+        ++unwritten;
+        continue;
+      }
+      error += (fromHalf(got) - expected) * (fromHalf(got) - expected);
+      norm += expected * expected;
+    }
+  double relative = std::sqrt(error / norm);
+  // f16 outputs round to 2^-11 relative; 2e-3 leaves room for the sums.
+  bool ok = unwritten == 0 && relative < 2e-3;
+  std::printf("check %s seed %u: relative error %.2e, %lld unwritten: %s\n",
+              kernel.name.c_str(), seed, relative, (long long)unwritten,
+              ok ? "ok" : "FAIL");
+  return ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string dir;
+  unsigned seeds = 2;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--seeds" && i + 1 < argc) {
+      char *end;
+      long value = std::strtol(argv[++i], &end, 10);
+      if (*end || value < 1 || value > 100)
+        fail("--seeds takes a count from 1 to 100");
+      seeds = unsigned(value);
+    } else if (!arg.empty() && arg[0] == '-') {
+      fail("unknown option " + arg +
+           "\nusage: lowbit-gpu-check DIR "
+           "[--seeds N]");
+    } else if (dir.empty()) {
+      dir = arg;
+    } else {
+      fail("one directory expected\nusage: lowbit-gpu-check DIR [--seeds N]");
+    }
+  }
+  if (dir.empty())
+    fail("usage: lowbit-gpu-check DIR [--seeds N] (DIR written by "
+         "lowbit-gpu-kernels -o DIR)");
+  std::vector<Kernel> kernels = readManifest(dir);
+  lowbit_cuda_module *module = nullptr;
+  check(lowbit_cuda_load((dir + "/kernels.cubin").c_str(), 0, &module),
+        "cannot use the GPU");
+  int passed = 0, failed = 0;
+  for (const Kernel &kernel : kernels)
+    for (unsigned seed = 1; seed <= seeds; ++seed)
+      (checkKernel(module, kernel, seed) ? passed : failed) += 1;
+  lowbit_cuda_unload(module);
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
