@@ -82,6 +82,33 @@ def pack_w4_mma(codes):
 PACKERS = {"gemv_w4": pack_w4, "mma_w4": pack_w4_mma}
 
 
+def pack_w8_mma(weights):
+    """[N, K] int8 -> the W8A8 layout (Kernels.h): words
+    [N/16, K/64, 2 tiles, 32 lanes, 4]; row 8hi + g, channel
+    16q + 8t + 4h + e of a step goes to tile t, lane 4g + q, word 2h + hi,
+    byte e."""
+    n, k = weights.shape
+    b = weights.view(torch.uint8).reshape(n // 16, 2, 8, k // 64, 4, 2, 2, 4)
+    # (T, hi, g, S, q, t, h, e) -> (T, S, t, g, q, h, hi, e)
+    b = b.permute(0, 3, 5, 2, 4, 6, 1, 7).contiguous()
+    return b.view(torch.int32).reshape(n // 16, k // 64 * 256)
+
+
+def random_w8a8(m, n, k, gen):
+    """int8 weights and activations with per-channel and per-token scales."""
+    w = torch.randint(-127, 128, (n, k), generator=gen, device="cuda",
+                      dtype=torch.int8)
+    ws = torch.rand(n, generator=gen, device="cuda") * 0.009 + 0.001
+    x = torch.randint(-127, 128, (m, k), generator=gen, device="cuda",
+                      dtype=torch.int8)
+    xs = torch.rand(m, generator=gen, device="cuda") * 0.04 + 0.01
+    return w, ws, x, xs
+
+
+def reference_w8a8(w, ws, x, xs):
+    return (x.double() @ w.double().t()) * xs.double()[:, None] * ws.double()
+
+
 def random_layer(n, k, group, gen):
     codes = torch.randint(-8, 8, (n, k), generator=gen, device="cuda",
                           dtype=torch.int8)
@@ -166,16 +193,23 @@ def main():
         for name, kind, g, grid, block in variants:
             for seed in (1, 2):
                 gen.manual_seed(seed * 1000 + m)
-                codes, scales = random_layer(n, k, g, gen)
-                x = torch.randn(m, k, generator=gen, device="cuda").half()
                 y = torch.full((m, n), float("nan"), device="cuda",
                                dtype=torch.half)
-                rt.launch(name, grid, block,
-                          [x, PACKERS[kind](codes), scales, y])
-                torch.cuda.synchronize()
-                ref = reference(x, codes, scales, g)
+                if kind == "mma_w8a8":
+                    w, ws, xq, xs = random_w8a8(m, n, k, gen)
+                    rt.launch(name, grid, block,
+                              [xq, xs, pack_w8_mma(w), ws, y])
+                    torch.cuda.synchronize()
+                    ref = reference_w8a8(w, ws, xq, xs)
+                else:
+                    codes, scales = random_layer(n, k, g, gen)
+                    x = torch.randn(m, k, generator=gen, device="cuda").half()
+                    rt.launch(name, grid, block,
+                              [x, PACKERS[kind](codes), scales, y])
+                    torch.cuda.synchronize()
+                    ref = reference(x, codes, scales, g)
                 unwritten = int(torch.isnan(y).sum())
-                error = float((y.float() - ref).norm() / ref.norm())
+                error = float((y.double() - ref).norm() / ref.norm())
                 ok = unwritten == 0 and error < 2e-3
                 failures += not ok
                 checks += 1
@@ -187,7 +221,7 @@ def main():
 
     bandwidth = copy_bandwidth()
     print(f"copy bandwidth: {bandwidth:.0f} GB/s (read + write)")
-    rows = []
+    rows, rows8 = [], []
     for n, k in SHAPES:
         w16_bytes = n * k * 2
         copies16 = max(2, (args.rotate_mib << 20) // w16_bytes + 1)
@@ -222,6 +256,10 @@ def main():
             tiny = ([tiny_w.clone() for _ in range(copies4)], sz)
         except Exception as error:  # noqa: BLE001 - report and go on
             print(f"torch int4 kernel unavailable: {error}")
+        w8, ws8, _, _ = random_w8a8(1, n, k, gen)
+        w8_bytes = n * k + 4 * n
+        copies8 = max(2, (args.rotate_mib << 20) // w8_bytes + 1)
+        packs8 = [pack_w8_mma(w8) for _ in range(copies8)]
         for m in BATCHES:
             x = torch.randn(m, k, device="cuda").half()
             y = torch.empty(m, n, device="cuda").half()
@@ -235,6 +273,8 @@ def main():
                                                         tiny[1]), copies4)
             lowbit = None
             for name, kind, g, grid, block in kernels.get((m, n, k), []):
+                if kind not in PACKERS:
+                    continue
                 us = time_graph(
                     lambda i: rt.launch(name, grid, block,
                                         [x, packs[kind][i], scale_copies[i],
@@ -244,6 +284,18 @@ def main():
                 if lowbit is None or us < lowbit[0]:
                     lowbit = (us, kind)
             rows.append((n, k, m, w4_bytes, lowbit, cublas, tiny_us))
+            xq = torch.randint(-127, 128, (m, k), device="cuda",
+                               dtype=torch.int8)
+            xs = torch.rand(m, device="cuda") * 0.04 + 0.01
+            for name, kind, g, grid, block in kernels.get((m, n, k), []):
+                if kind != "mma_w8a8":
+                    continue
+                us = time_graph(
+                    lambda i: rt.launch(name, grid, block,
+                                        [xq, xs, packs8[i], ws8, y]), copies8)
+                print(f"time {name}: {us:.1f} us")
+                rows8.append((n, k, m, w8_bytes, us, cublas))
+        del packs8
 
     print(f"\n| N x K | batch | LowBit kernel | LowBit W4A16 us | GB/s | "
           f"of copy bw | cuBLAS f16 us | speedup | torch int4 us | speedup |")
@@ -260,6 +312,16 @@ def main():
         else:
             ratios = f"- | - | {cublas:.1f} | - | {cell(tiny_us)} | -"
         print(f"| {n}x{k} | {m} | {kind} | {cell(lowbit)} | {ratios} |")
+
+    if rows8:
+        print(f"\n| N x K | batch | LowBit W8A8 us | GB/s | of copy bw | "
+              f"cuBLAS f16 us | speedup |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for n, k, m, w8_bytes, us, cublas in rows8:
+            gbs = (w8_bytes + m * k + 4 * m + 2 * m * n) / us / 1e3
+            print(f"| {n}x{k} | {m} | {us:.1f} | {gbs:.0f} | "
+                  f"{gbs / bandwidth:.0%} | {cublas:.1f} | "
+                  f"{cublas / us:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -344,7 +344,8 @@ mlir::lowbit::gpu::buildGemvKernels(MLIRContext &context,
 
 llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
     MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
-    llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip) {
+    llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip,
+    llvm::ArrayRef<W8A8Shape> w8a8) {
   if (!chip.starts_with("sm_"))
     return makeError("unknown GPU chip '" + chip +
                      "' (expected sm_80, sm_90, ...)");
@@ -353,6 +354,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
       return std::move(error);
   for (const MmaShape &shape : mma)
     if (llvm::Error error = verifyMmaShape(shape))
+      return std::move(error);
+  for (const W8A8Shape &shape : w8a8)
+    if (llvm::Error error = verifyW8A8Shape(shape))
       return std::move(error);
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -385,6 +389,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
   builder.setInsertionPointToEnd(kernels.getBody());
   for (const MmaShape &shape : mma)
     emitMmaKernel(builder, UnknownLoc::get(&context), shape);
+  for (const W8A8Shape &shape : w8a8)
+    emitW8A8Kernel(builder, UnknownLoc::get(&context), shape);
   if (failed(mlir::verify(*module)))
     return makeError("the generated tensor-core kernels do not verify (a "
                      "LowBit bug): " +

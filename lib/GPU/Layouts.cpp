@@ -40,4 +40,22 @@ std::vector<uint32_t> packW4ForMma(const std::vector<int8_t> &codes, int64_t n,
   return words;
 }
 
+std::vector<uint32_t> packW8ForMma(const std::vector<int8_t> &codes, int64_t n,
+                                   int64_t k) {
+  std::vector<uint32_t> words(n * k / 4, 0);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t col = 0; col < k; ++col) {
+      int64_t r = row % 16, c = col % kMmaStep;
+      int64_t q = c / 16, t = c % 16 / 8, h = c % 8 / 4, e = c % 4;
+      int64_t lane = 4 * (r % 8) + q, reg = 2 * h + r / 8;
+      int64_t word =
+          ((((row / 16) * (k / kMmaStep) + col / kMmaStep) * 2 + t) * 32 +
+           lane) *
+              4 +
+          reg;
+      words[word] |= uint32_t(uint8_t(codes[row * k + col])) << (8 * e);
+    }
+  return words;
+}
+
 } // namespace mlir::lowbit::gpu

@@ -1,9 +1,10 @@
-//===- MmaKernels.cpp - W4A16 matmul on the tensor cores ------------------===//
+//===- MmaKernels.cpp - W4A16 and W8A8 matmuls on the tensor cores --------===//
 //
-// The tensor-core kernel is built with the op builders into the gpu.module
-// of Kernels.cpp: gpu, scf, vector and arith ops around nvgpu.mma.sync,
-// lowered by the same upstream NVVM pipeline. Kernels.h describes the
-// layout and the work split.
+// The tensor-core kernels are built with the op builders into the
+// gpu.module of Kernels.cpp: gpu, scf, vector and arith ops around
+// nvgpu.mma.sync (m16n8k16 f16 for W4A16, m16n8k32 s8 for W8A8), lowered by
+// the same upstream NVVM pipeline. Kernels.h describes the layouts and the
+// work split.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
+
+#include <array>
 
 using namespace mlir;
 using namespace mlir::lowbit::gpu;
@@ -101,6 +104,110 @@ llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
   if (shape.unroll < 1 || shape.unroll > 8)
     return error("unroll must be in [1, 8]");
   return llvm::Error::success();
+}
+
+/// The activation row whose B fragments lane group `group8` loads, for each
+/// n-tile of 8 of the `m` rows: columns of the last n-tile past M read row
+/// M - 1, and their sums are dropped.
+static SmallVector<Value> activationRows(ImplicitLocOpBuilder &b, Value group8,
+                                         int64_t m) {
+  SmallVector<Value> rows;
+  for (int64_t j = 0; j < llvm::divideCeil(m, 8); ++j) {
+    Value row = arith::AddIOp::create(b, group8,
+                                      arith::ConstantIndexOp::create(b, 8 * j));
+    if (8 * (j + 1) > m)
+      row = arith::MinUIOp::create(b, row,
+                                   arith::ConstantIndexOp::create(b, m - 1));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+/// Adds each lane's `sums` (all f32 or all i32) over the block's `warps`
+/// through `buffer` (workgroup memory of `slots` x 32 x sums; none for one
+/// warp): where a slot a warp does not fit, the warps past the slots first
+/// hand theirs to the lower warps, round by round, in a fixed order. Leaves
+/// the builder inside an scf.if of warp 0 and returns its totals.
+static SmallVector<Value> addOverWarps(ImplicitLocOpBuilder &b, Value buffer,
+                                       Value warp, Value lane,
+                                       SmallVector<Value> sums, int64_t warps,
+                                       int64_t slots) {
+  auto idx = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, value);
+  };
+  auto plus = [&](Value lhs, Value rhs) -> Value {
+    if (isa<FloatType>(lhs.getType()))
+      return arith::AddFOp::create(b, lhs, rhs);
+    return arith::AddIOp::create(b, lhs, rhs);
+  };
+  Value writer = idx(0);
+  if (warps > 1) {
+    // Warps [r * slots, (r + 1) * slots) hand their sums to warps
+    // [0, slots), round by round, until `slots` warps hold them all.
+    for (int64_t round = 1; round * slots < warps; ++round) {
+      Value from = idx(round * slots);
+      Value handing = arith::AndIOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, warp, from),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
+                                idx((round + 1) * slots)));
+      auto hand = scf::IfOp::create(b, handing, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&hand.getThenRegion().front());
+        Value slot = arith::SubIOp::create(b, warp, from);
+        for (auto [e, value] : llvm::enumerate(sums))
+          memref::StoreOp::create(b, value, buffer,
+                                  ValueRange{slot, lane, idx(e)});
+      }
+      mlir::gpu::BarrierOp::create(b);
+      // Warps whose partner exists take its sums.
+      Value taking =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
+                                idx(std::min(slots, warps - round * slots)));
+      SmallVector<Type> types(sums.size(), sums.front().getType());
+      auto take = scf::IfOp::create(b, types, taking, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&take.getThenRegion().front());
+        SmallVector<Value> added;
+        for (auto [e, value] : llvm::enumerate(sums))
+          added.push_back(
+              plus(value, memref::LoadOp::create(
+                              b, buffer, ValueRange{warp, lane, idx(e)})));
+        scf::YieldOp::create(b, added);
+        b.setInsertionPointToStart(&take.getElseRegion().front());
+        scf::YieldOp::create(b, sums);
+      }
+      sums = SmallVector<Value>(take.getResults());
+      mlir::gpu::BarrierOp::create(b);
+    }
+    Value holding =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp, idx(slots));
+    auto hold = scf::IfOp::create(b, holding, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&hold.getThenRegion().front());
+    for (auto [e, value] : llvm::enumerate(sums))
+      memref::StoreOp::create(b, value, buffer, ValueRange{warp, lane, idx(e)});
+  }
+  if (warps > 1) {
+    mlir::gpu::BarrierOp::create(b);
+    writer = warp;
+  }
+  Value first =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, writer, idx(0));
+  auto ifFirst = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+  if (warps > 1) {
+    for (auto [e, value] : llvm::enumerate(sums)) {
+      Value total = value;
+      for (int64_t other = 1; other < slots; ++other)
+        total =
+            plus(total, memref::LoadOp::create(
+                            b, buffer, ValueRange{idx(other), lane, idx(e)}));
+      sums[e] = total;
+    }
+  }
+  return sums;
 }
 
 namespace {
@@ -330,14 +437,7 @@ void MmaKernelEmitter::emit() {
     rowLow.push_back(add(mul(tiles.back(), 16), group8));
     rowHigh.push_back(add(rowLow.back(), index(8)));
   }
-  // Columns of the last n-tile past M read row M - 1; their sums are
-  // dropped.
-  for (int64_t j = 0; j < nTiles; ++j) {
-    Value row = add(group8, index(8 * j));
-    if (8 * (j + 1) > m)
-      row = arith::MinUIOp::create(b, row, index(m - 1));
-    xRows.push_back(row);
-  }
+  xRows = activationRows(b, group8, m);
 
   auto tileType = VectorType::get({2, 2}, f32);
   Value zero = arith::ConstantOp::create(
@@ -428,78 +528,9 @@ void MmaKernelEmitter::emit() {
     for (int64_t e = 0; e < 4; ++e)
       sums.push_back(vector::ExtractOp::create(
           b, tileSums, ArrayRef<int64_t>{e / 2, e % 2}));
-  Value writer = index(0);
-  if (warps > 1) {
-    Value reduction = func.getWorkgroupAttributions()[0];
-    // Warps [r * slots, (r + 1) * slots) hand their sums to warps
-    // [0, slots), round by round, until `slots` warps hold them all.
-    for (int64_t round = 1; round * slots < warps; ++round) {
-      Value from = index(round * slots);
-      Value handing = arith::AndIOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, warp, from),
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
-                                index((round + 1) * slots)));
-      auto hand = scf::IfOp::create(b, handing, /*withElseRegion=*/false);
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&hand.getThenRegion().front());
-        Value slot = arith::SubIOp::create(b, warp, from);
-        for (auto [e, value] : llvm::enumerate(sums))
-          memref::StoreOp::create(b, value, reduction,
-                                  ValueRange{slot, lane, index(e)});
-      }
-      mlir::gpu::BarrierOp::create(b);
-      // Warps whose partner exists take its sums.
-      Value taking =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp,
-                                index(std::min(slots, warps - round * slots)));
-      SmallVector<Type> types(sums.size(), f32);
-      auto take = scf::IfOp::create(b, types, taking, /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&take.getThenRegion().front());
-        SmallVector<Value> added;
-        for (auto [e, value] : llvm::enumerate(sums))
-          added.push_back(arith::AddFOp::create(
-              b, value,
-              memref::LoadOp::create(b, reduction,
-                                     ValueRange{warp, lane, index(e)})));
-        scf::YieldOp::create(b, added);
-        b.setInsertionPointToStart(&take.getElseRegion().front());
-        scf::YieldOp::create(b, sums);
-      }
-      sums = SmallVector<Value>(take.getResults());
-      mlir::gpu::BarrierOp::create(b);
-    }
-    Value holding =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, warp, index(slots));
-    auto hold = scf::IfOp::create(b, holding, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(&hold.getThenRegion().front());
-    for (auto [e, value] : llvm::enumerate(sums))
-      memref::StoreOp::create(b, value, reduction,
-                              ValueRange{warp, lane, index(e)});
-  }
-  if (warps > 1) {
-    mlir::gpu::BarrierOp::create(b);
-    writer = warp;
-  }
-  Value first =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, writer, index(0));
-  auto ifFirst = scf::IfOp::create(b, first, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
-  if (warps > 1) {
-    Value reduction = func.getWorkgroupAttributions()[0];
-    for (auto [e, value] : llvm::enumerate(sums)) {
-      Value total = value;
-      for (int64_t other = 1; other < slots; ++other)
-        total = arith::AddFOp::create(
-            b, total,
-            memref::LoadOp::create(b, reduction,
-                                   ValueRange{index(other), lane, index(e)}));
-      sums[e] = total;
-    }
-  }
+  sums = addOverWarps(
+      b, warps > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value(), warp,
+      lane, std::move(sums), warps, slots);
   // Lane (g, q) holds rows g and g+8 of each weight tile and activation
   // columns 2q and 2q+1 of each n-tile.
   Value pair = mul(arith::RemUIOp::create(b, lane, index(4)), 2);
@@ -526,4 +557,217 @@ void MmaKernelEmitter::emit() {
 void mlir::lowbit::gpu::emitMmaKernel(OpBuilder &builder, Location loc,
                                       const MmaShape &shape) {
   MmaKernelEmitter(builder, loc, shape).emit();
+}
+
+//===----------------------------------------------------------------------===//
+// W8A8
+//===----------------------------------------------------------------------===//
+
+std::string mlir::lowbit::gpu::w8a8KernelName(const W8A8Shape &shape) {
+  return llvm::formatv("mma_w8a8_m{0}_n{1}_k{2}_w{3}u{4}", shape.m, shape.n,
+                       shape.k, shape.warps, shape.unroll)
+      .str();
+}
+
+llvm::Error mlir::lowbit::gpu::verifyW8A8Shape(const W8A8Shape &shape) {
+  std::string name =
+      llvm::formatv("W8A8 M={0} N={1} K={2}", shape.m, shape.n, shape.k);
+  auto error = [&](const llvm::Twine &what) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   name + ": " + what);
+  };
+  if (shape.m < 1 || shape.m > 64)
+    return error("M must be in [1, 64]");
+  if (shape.n < 16 || shape.n % 16)
+    return error("N must be a multiple of 16");
+  if (shape.k < kMmaStep || shape.k % kMmaStep)
+    return error("K must be a multiple of 64");
+  if (shape.warps < 1 || shape.warps > 32)
+    return error("warps must be in [1, 32]");
+  if (shape.unroll < 1 || shape.unroll > 8)
+    return error("unroll must be in [1, 8]");
+  return llvm::Error::success();
+}
+
+W8A8Shape mlir::lowbit::gpu::chooseW8A8Shape(int64_t m, int64_t n, int64_t k) {
+  // The rules of chooseMmaShape with one row tile, steps for groups.
+  MmaShape like = chooseMmaShape(m, n, k, kMmaStep);
+  W8A8Shape shape{m, n, k};
+  shape.warps = like.warps * like.rowTiles;
+  shape.unroll = like.unroll;
+  return shape;
+}
+
+void mlir::lowbit::gpu::emitW8A8Kernel(OpBuilder &builder, Location loc,
+                                       const W8A8Shape &shape) {
+  ImplicitLocOpBuilder b(loc, builder);
+  MLIRContext *context = b.getContext();
+  const int64_t m = shape.m, n = shape.n, k = shape.k;
+  const int64_t warps = shape.warps, unroll = shape.unroll;
+  const int64_t nTiles = llvm::divideCeil(m, 8);
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type(),
+       f16 = b.getF16Type();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, value);
+  };
+  auto add = [&](Value lhs, Value rhs) -> Value {
+    return arith::AddIOp::create(b, lhs, rhs);
+  };
+  auto mul = [&](Value lhs, int64_t rhs) -> Value {
+    return arith::MulIOp::create(b, lhs, index(rhs));
+  };
+  // Bytes [at, at + 4) of a vector<16xi8>, the rows of a fragment.
+  auto four = [&](Value bytes, int64_t at) -> Value {
+    return vector::ShuffleOp::create(
+        b, bytes, bytes, ArrayRef<int64_t>{at, at + 1, at + 2, at + 3});
+  };
+  auto stack = [&](int64_t rows, ArrayRef<Value> values) -> Value {
+    auto type = VectorType::get({rows, 4}, i8);
+    Value fragment = arith::ConstantOp::create(
+        b, type, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+    for (auto [i, row] : llvm::enumerate(values))
+      fragment = vector::InsertOp::create(b, row, fragment, int64_t(i));
+    return fragment;
+  };
+
+  auto xType = MemRefType::get({m, k}, i8);
+  auto xsType = MemRefType::get({m}, f32);
+  auto wType = MemRefType::get({n / 16, k / kMmaStep * 256}, i32);
+  auto wsType = MemRefType::get({n}, f32);
+  auto yType = MemRefType::get({m, n}, f16);
+  const int64_t values = 4 * nTiles;
+  int64_t slots = warps;
+  while (slots > 1 && slots * 32 * values * 4 > 48 * 1024)
+    slots = llvm::divideCeil(slots, 2);
+  auto workgroup = mlir::gpu::AddressSpaceAttr::get(
+      context, mlir::gpu::AddressSpace::Workgroup);
+  SmallVector<Type> attributions;
+  if (warps > 1)
+    attributions.push_back(MemRefType::get(
+        {slots, 32, values}, i32, MemRefLayoutAttrInterface{}, workgroup));
+  auto func = mlir::gpu::GPUFuncOp::create(
+      b, w8a8KernelName(shape),
+      b.getFunctionType({xType, xsType, wType, wsType, yType}, {}),
+      attributions);
+  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(),
+                b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(32 * warps), 1, 1}));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value x = func.getArgument(0), xs = func.getArgument(1),
+        w = func.getArgument(2), ws = func.getArgument(3),
+        y = func.getArgument(4);
+
+  Value lane = mlir::gpu::LaneIdOp::create(b, /*upper_bound=*/nullptr);
+  Value thread = mlir::gpu::ThreadIdOp::create(b, mlir::gpu::Dimension::x);
+  Value warp = arith::DivUIOp::create(b, thread, index(32));
+  Value tile = mlir::gpu::BlockIdOp::create(b, mlir::gpu::Dimension::x);
+  Value group8 = arith::DivUIOp::create(b, lane, index(4));
+  Value quad = mul(arith::RemUIOp::create(b, lane, index(4)), 16);
+  Value rowLow = add(mul(tile, 16), group8);
+  Value rowHigh = add(rowLow, index(8));
+  SmallVector<Value> xRows = activationRows(b, group8, m);
+
+  auto tileType = VectorType::get({2, 2}, i32);
+  Value zero = arith::ConstantOp::create(
+      b, tileType, DenseElementsAttr::get(tileType, b.getI32IntegerAttr(0)));
+  SmallVector<Value> acc(nTiles, zero);
+  auto wordsType = VectorType::get({4}, i32);
+  auto bytesType = VectorType::get({16}, i8);
+  Value noWords = arith::ConstantOp::create(
+      b, wordsType, DenseElementsAttr::get(wordsType, b.getI32IntegerAttr(0)));
+  auto mmaShape = b.getI64ArrayAttr({16, 8, 32});
+
+  // Warp w takes steps w, w + warps, ...: `unroll` of them a trip, loads
+  // first; steps past K load the last one and count zero.
+  const int64_t steps = k / kMmaStep, perTrip = warps * unroll;
+  const int64_t trips = llvm::divideCeil(steps, perTrip);
+  auto main = scf::ForOp::create(
+      b, index(0), index(trips), index(1), acc,
+      [&](OpBuilder &nested, Location, Value it, ValueRange iterArgs) {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        Value base = add(mul(it, perTrip), warp);
+        SmallVector<Value> stepIndex;
+        SmallVector<std::array<Value, 2>> words;
+        for (int64_t u = 0; u < unroll; ++u) {
+          Value step = add(base, index(u * warps));
+          Value valid;
+          if ((trips - 1) * perTrip + (u + 1) * warps > steps) {
+            valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, step,
+                                          index(steps));
+            step = arith::MinUIOp::create(b, step, index(steps - 1));
+          }
+          std::array<Value, 2> pair;
+          for (int64_t t = 0; t < 2; ++t) {
+            Value column =
+                add(add(mul(step, 256), index(128 * t)), mul(lane, 4));
+            pair[t] = vector::LoadOp::create(
+                b, wordsType, w, ValueRange{tile, column},
+                /*nontemporal=*/false, llvm::MaybeAlign(16));
+            if (valid)
+              pair[t] = arith::SelectOp::create(b, valid, pair[t], noWords);
+          }
+          stepIndex.push_back(step);
+          words.push_back(pair);
+        }
+        SmallVector<Value> sums(iterArgs);
+        for (int64_t u = 0; u < unroll; ++u) {
+          SmallVector<Value> a;
+          for (Value tileWords : words[u]) {
+            Value bytes = vector::BitCastOp::create(b, bytesType, tileWords);
+            a.push_back(stack(4, {four(bytes, 0), four(bytes, 4),
+                                  four(bytes, 8), four(bytes, 12)}));
+          }
+          Value column = add(mul(stepIndex[u], kMmaStep), quad);
+          for (int64_t j = 0; j < nTiles; ++j) {
+            Value activations = vector::LoadOp::create(
+                b, bytesType, x, ValueRange{xRows[j], column}, false,
+                llvm::MaybeAlign(16));
+            for (int64_t t = 0; t < 2; ++t)
+              sums[j] = nvgpu::MmaSyncOp::create(
+                  b, a[t],
+                  stack(2, {four(activations, 8 * t),
+                            four(activations, 8 * t + 4)}),
+                  sums[j], mmaShape);
+          }
+        }
+        scf::YieldOp::create(b, sums);
+      });
+
+  SmallVector<Value> sums;
+  for (Value tileSums : main.getResults())
+    for (int64_t e = 0; e < 4; ++e)
+      sums.push_back(vector::ExtractOp::create(
+          b, tileSums, ArrayRef<int64_t>{e / 2, e % 2}));
+  sums = addOverWarps(
+      b, warps > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value(), warp,
+      lane, std::move(sums), warps, slots);
+  // y = xs[batch] * ws[row] * the exact integer sum.
+  Value pair = mul(arith::RemUIOp::create(b, lane, index(4)), 2);
+  Value lowScale = memref::LoadOp::create(b, ws, ValueRange{rowLow});
+  Value highScale = memref::LoadOp::create(b, ws, ValueRange{rowHigh});
+  for (int64_t j = 0; j < nTiles; ++j)
+    for (int64_t e = 0; e < 4; ++e) {
+      Value batch = add(pair, index(8 * j + e % 2));
+      Value row = e < 2 ? rowLow : rowHigh;
+      OpBuilder::InsertionGuard inner(b);
+      if (8 * (j + 1) > m) {
+        Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                             batch, index(m));
+        auto ifInside = scf::IfOp::create(b, inside, false);
+        b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+      }
+      Value sum = arith::SIToFPOp::create(b, f32, sums[4 * j + e]);
+      Value scale = arith::MulFOp::create(
+          b, e < 2 ? lowScale : highScale,
+          memref::LoadOp::create(b, xs, ValueRange{batch}));
+      Value value =
+          arith::TruncFOp::create(b, f16, arith::MulFOp::create(b, sum, scale));
+      memref::StoreOp::create(b, value, y, ValueRange{batch, row});
+    }
+  b.setInsertionPointToEnd(&func.getBody().front());
+  mlir::gpu::ReturnOp::create(b);
 }

@@ -111,12 +111,16 @@ std::vector<Kernel> readManifest(const std::string &dir) {
         gridWord != "grid" || blockWord != "block" || (fields >> extra))
       fail(path + ":" + std::to_string(number) +
            ": expected NAME KIND M N K G grid GRID block BLOCK");
-    if (kernel.kind != "gemv_w4" && kernel.kind != "mma_w4")
+    if (kernel.kind != "gemv_w4" && kernel.kind != "mma_w4" &&
+        kernel.kind != "mma_w8a8")
       fail(path + ":" + std::to_string(number) + ": unknown kernel kind '" +
-           kernel.kind + "' (expected gemv_w4 or mma_w4)");
-    if (kernel.m < 1 || kernel.n < 1 || kernel.group < 1 ||
-        kernel.k < kernel.group || kernel.k % kernel.group || kernel.n % 16 ||
-        kernel.k % 64)
+           kernel.kind + "' (expected gemv_w4, mma_w4 or mma_w8a8)");
+    // W8A8 kernels scale per channel: their group is 0.
+    bool perChannel = kernel.kind == "mma_w8a8";
+    if (kernel.m < 1 || kernel.n < 1 || kernel.n % 16 || kernel.k < 64 ||
+        kernel.k % 64 ||
+        (perChannel ? kernel.group != 0
+                    : kernel.group < 1 || kernel.k % kernel.group))
       fail(path + ":" + std::to_string(number) +
            ": impossible shape M=" + std::to_string(kernel.m) +
            " N=" + std::to_string(kernel.n) + " K=" + std::to_string(kernel.k) +
@@ -153,6 +157,84 @@ template <typename T> DeviceBuffer upload(const std::vector<T> &host) {
   return buffer;
 }
 
+/// Runs `kernel` on device copies of `inputs` and an output of `m` x `n`
+/// f16 poisoned with NaN; returns the output.
+std::vector<uint16_t> run(lowbit_cuda_module *module, const Kernel &kernel,
+                          std::vector<DeviceBuffer> inputs) {
+  std::vector<uint16_t> y(kernel.m * kernel.n, 0x7e00); // NaN shows unwritten
+  inputs.push_back(upload(y));
+  std::vector<uint64_t> args;
+  for (const DeviceBuffer &buffer : inputs)
+    args.push_back(buffer.pointer);
+  check(lowbit_cuda_launch(module, kernel.name.c_str(), kernel.grid,
+                           kernel.block, args.data(), args.size(), nullptr),
+        ("launching " + kernel.name).c_str());
+  check(lowbit_cuda_synchronize(), ("running " + kernel.name).c_str());
+  check(lowbit_cuda_copy_to_host(y.data(), inputs.back().pointer, y.size() * 2),
+        "copying from the device");
+  return y;
+}
+
+/// Compares `y` with `reference` ([M, N]); prints the check's line.
+bool compare(const Kernel &kernel, unsigned seed,
+             const std::vector<uint16_t> &y,
+             const std::vector<double> &reference) {
+  double error = 0, norm = 0;
+  int64_t unwritten = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (isNan(y[i])) {
+      ++unwritten;
+      continue;
+    }
+    double difference = fromHalf(y[i]) - reference[i];
+    error += difference * difference;
+    norm += reference[i] * reference[i];
+  }
+  double relative = std::sqrt(error / norm);
+  // f16 outputs round to 2^-11 relative; 2e-3 leaves room for the sums.
+  bool ok = unwritten == 0 && relative < 2e-3;
+  std::printf("check %s seed %u: relative error %.2e, %lld unwritten: %s\n",
+              kernel.name.c_str(), seed, relative, (long long)unwritten,
+              ok ? "ok" : "FAIL");
+  return ok;
+}
+
+/// The W8A8 kernel: int8 weights and activations, per-channel and
+/// per-token f32 scales.
+bool checkW8A8(lowbit_cuda_module *module, const Kernel &kernel,
+               unsigned seed) {
+  const int64_t m = kernel.m, n = kernel.n, k = kernel.k;
+  std::mt19937 rng(seed * 7919 + unsigned(m * 31 + n + k));
+  std::uniform_int_distribution<int> value(-127, 127);
+  std::uniform_real_distribution<float> weightScale(0.001f, 0.01f),
+      activationScale(0.01f, 0.05f);
+  std::vector<int8_t> weights(n * k), x(m * k);
+  for (int8_t &v : weights)
+    v = int8_t(value(rng));
+  for (int8_t &v : x)
+    v = int8_t(value(rng));
+  std::vector<float> ws(n), xs(m);
+  for (float &s : ws)
+    s = weightScale(rng);
+  for (float &s : xs)
+    s = activationScale(rng);
+  std::vector<DeviceBuffer> inputs;
+  inputs.push_back(upload(x));
+  inputs.push_back(upload(xs));
+  inputs.push_back(upload(lbgpu::packW8ForMma(weights, n, k)));
+  inputs.push_back(upload(ws));
+  std::vector<uint16_t> y = run(module, kernel, std::move(inputs));
+  std::vector<double> reference(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t row = 0; row < n; ++row) {
+      int64_t sum = 0;
+      for (int64_t col = 0; col < k; ++col)
+        sum += int64_t(x[i * k + col]) * weights[row * k + col];
+      reference[i * n + row] = double(sum) * xs[i] * ws[row];
+    }
+  return compare(kernel, seed, y, reference);
+}
+
 /// Runs one kernel on draws of `seed`; returns whether it matched.
 bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
                  unsigned seed) {
@@ -172,41 +254,21 @@ bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
   std::vector<uint32_t> words = kernel.kind == "mma_w4"
                                     ? lbgpu::packW4ForMma(codes, n, k)
                                     : lbgpu::packW4ForGpu(codes, n, k);
-  std::vector<uint16_t> y(m * n, 0x7e00); // NaN: unwritten elements show
-
-  DeviceBuffer dx = upload(x), dw = upload(words), ds = upload(scales),
-               dy = upload(y);
-  uint64_t args[] = {dx.pointer, dw.pointer, ds.pointer, dy.pointer};
-  check(lowbit_cuda_launch(module, kernel.name.c_str(), kernel.grid,
-                           kernel.block, args, 4, nullptr),
-        ("launching " + kernel.name).c_str());
-  check(lowbit_cuda_synchronize(), ("running " + kernel.name).c_str());
-  check(lowbit_cuda_copy_to_host(y.data(), dy.pointer, y.size() * 2),
-        "copying from the device");
-
-  double error = 0, norm = 0;
-  int64_t unwritten = 0;
+  std::vector<DeviceBuffer> inputs;
+  inputs.push_back(upload(x));
+  inputs.push_back(upload(words));
+  inputs.push_back(upload(scales));
+  std::vector<uint16_t> y = run(module, kernel, std::move(inputs));
+  std::vector<double> reference(m * n);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t row = 0; row < n; ++row) {
       double expected = 0;
       for (int64_t col = 0; col < k; ++col)
         expected += double(fromHalf(x[i * k + col])) * codes[row * k + col] *
                     fromHalf(scales[row * (k / g) + col / g]);
-      uint16_t got = y[i * n + row];
-      if (isNan(got)) {
-        ++unwritten;
-        continue;
-      }
-      error += (fromHalf(got) - expected) * (fromHalf(got) - expected);
-      norm += expected * expected;
+      reference[i * n + row] = expected;
     }
-  double relative = std::sqrt(error / norm);
-  // f16 outputs round to 2^-11 relative; 2e-3 leaves room for the sums.
-  bool ok = unwritten == 0 && relative < 2e-3;
-  std::printf("check %s seed %u: relative error %.2e, %lld unwritten: %s\n",
-              kernel.name.c_str(), seed, relative, (long long)unwritten,
-              ok ? "ok" : "FAIL");
-  return ok;
+  return compare(kernel, seed, y, reference);
 }
 
 } // namespace
@@ -242,7 +304,10 @@ int main(int argc, char **argv) {
   int passed = 0, failed = 0;
   for (const Kernel &kernel : kernels)
     for (unsigned seed = 1; seed <= seeds; ++seed)
-      (checkKernel(module, kernel, seed) ? passed : failed) += 1;
+      ((kernel.kind == "mma_w8a8" ? checkW8A8(module, kernel, seed)
+                                  : checkKernel(module, kernel, seed))
+           ? passed
+           : failed) += 1;
   lowbit_cuda_unload(module);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

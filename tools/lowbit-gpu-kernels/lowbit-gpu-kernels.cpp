@@ -1,9 +1,9 @@
 //===- lowbit-gpu-kernels.cpp - Generate and compile LowBit's GPU kernels -===//
 //
 // Writes the W4A16 kernels for the given shapes (the CUDA-core GEMV and the
-// tensor-core matmul) as gpu-dialect IR, PTX (through upstream's NVVM
-// pipeline and LLVM's NVPTX backend) and a cubin (through the CUDA toolkit's
-// ptxas). No GPU is needed.
+// tensor-core matmul) and the W8A8 tensor-core matmul as gpu-dialect IR, PTX
+// (through upstream's NVVM pipeline and LLVM's NVPTX backend) and a cubin
+// (through the CUDA toolkit's ptxas). No GPU is needed.
 //
 //   lowbit-gpu-kernels --gemv 1x4096x4096g128 --mma 16x11008x4096g128 \
 //                      [--chip sm_90] -o DIR       # kernels.{mlir,ptx,cubin}
@@ -45,6 +45,11 @@ static cl::list<std::string>
                        "(row tiles) "
                        "(e.g. 16x4096x4096g128, 1x4096x4096g128w8u1)"),
               cl::cat(category));
+static cl::list<std::string>
+    w8a8Shapes("w8a8", cl::CommaSeparated, cl::ZeroOrMore,
+               cl::desc("W8A8 tensor-core matmul shapes as MxNxK, optionally "
+                        "with wW (warps) and uU (unroll) (e.g. 16x4096x4096)"),
+               cl::cat(category));
 static cl::opt<int64_t>
     mmaWarps("mma-warps", cl::init(0),
              cl::desc("Warps of a tensor-core block, splitting K (1 to 32; "
@@ -87,6 +92,22 @@ static bool parseShape(llvm::StringRef text, Shape &shape) {
          !group.getAsInteger(10, shape.group);
 }
 
+/// Parses the options after a shape (e.g. `w8u1r2`: letters of `keys`, each
+/// with a count), setting each through `field`.
+static bool parseSuffix(llvm::StringRef rest, llvm::StringRef keys,
+                        llvm::function_ref<int64_t &(char)> field) {
+  while (!rest.empty()) {
+    char key = rest.front();
+    size_t end = rest.find_first_of(keys, 1);
+    int64_t value;
+    if (!keys.contains(key) || rest.substr(1, end - 1).getAsInteger(10, value))
+      return false;
+    field(key) = value;
+    rest = rest.substr(std::min(end, rest.size()));
+  }
+  return true;
+}
+
 /// Parses MxNxKgG[wW][uU][rR]: a tensor-core shape, optionally with its own
 /// warps, unroll and row tiles (so that one cubin can hold variants).
 static bool parseMmaShape(llvm::StringRef text, lbgpu::MmaShape &shape) {
@@ -98,19 +119,31 @@ static bool parseMmaShape(llvm::StringRef text, lbgpu::MmaShape &shape) {
     shape.warps = mmaWarps;
   if (mmaUnroll)
     shape.unroll = mmaUnroll;
-  for (llvm::StringRef rest = text.substr(std::min(options, text.size()));
-       !rest.empty();) {
-    char key = rest.front();
-    size_t end = rest.find_first_of("wur", 1);
-    int64_t value;
-    if (rest.substr(1, end - 1).getAsInteger(10, value))
-      return false;
-    (key == 'w'   ? shape.warps
-     : key == 'u' ? shape.unroll
-                  : shape.rowTiles) = value;
-    rest = rest.substr(std::min(end, rest.size()));
-  }
-  return true;
+  return parseSuffix(text.substr(std::min(options, text.size())), "wur",
+                     [&](char key) -> int64_t & {
+                       return key == 'w'   ? shape.warps
+                              : key == 'u' ? shape.unroll
+                                           : shape.rowTiles;
+                     });
+}
+
+/// Parses MxNxK[wW][uU]: a W8A8 shape.
+static bool parseW8A8Shape(llvm::StringRef text, lbgpu::W8A8Shape &shape) {
+  size_t options = text.find_first_of("wu");
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.substr(0, options).split(parts, 'x');
+  if (parts.size() != 3 || parts[0].getAsInteger(10, shape.m) ||
+      parts[1].getAsInteger(10, shape.n) || parts[2].getAsInteger(10, shape.k))
+    return false;
+  shape = lbgpu::chooseW8A8Shape(shape.m, shape.n, shape.k);
+  if (mmaWarps)
+    shape.warps = mmaWarps;
+  if (mmaUnroll)
+    shape.unroll = mmaUnroll;
+  return parseSuffix(text.substr(std::min(options, text.size())), "wu",
+                     [&](char key) -> int64_t & {
+                       return key == 'w' ? shape.warps : shape.unroll;
+                     });
 }
 
 static int writeFile(const llvm::Twine &path, llvm::StringRef data) {
@@ -132,8 +165,8 @@ int main(int argc, char **argv) {
     return fail("--emit must be mlir, ptx or all");
   if (emit == "all" && output.empty())
     return fail("-o DIR is required unless --emit is mlir or ptx");
-  if (gemvShapes.empty() && mmaShapes.empty())
-    return fail("no kernels asked for: give --gemv or --mma shapes");
+  if (gemvShapes.empty() && mmaShapes.empty() && w8a8Shapes.empty())
+    return fail("no kernels asked for: give --gemv, --mma or --w8a8 shapes");
   llvm::StringSet<> names;
   std::vector<lbgpu::GemvShape> shapes;
   for (const std::string &text : gemvShapes) {
@@ -155,6 +188,16 @@ int main(int argc, char **argv) {
       mma.push_back(shape);
   }
 
+  std::vector<lbgpu::W8A8Shape> w8a8;
+  for (const std::string &text : w8a8Shapes) {
+    lbgpu::W8A8Shape shape;
+    if (!parseW8A8Shape(text, shape))
+      return fail("--w8a8 " + text +
+                  ": expected MxNxK[wW][uU], e.g. 16x4096x4096");
+    if (names.insert(lbgpu::w8a8KernelName(shape)).second)
+      w8a8.push_back(shape);
+  }
+
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
@@ -166,7 +209,7 @@ int main(int argc, char **argv) {
   LLVMInitializeNVPTXTargetMC();
   LLVMInitializeNVPTXAsmPrinter();
 
-  auto module = lbgpu::buildKernels(context, shapes, mma, chip);
+  auto module = lbgpu::buildKernels(context, shapes, mma, chip, w8a8);
   if (!module)
     return fail(llvm::toString(module.takeError()));
   std::string ir;
@@ -206,6 +249,11 @@ int main(int argc, char **argv) {
                               shape.k, shape.group, lbgpu::mmaGridSize(shape),
                               lbgpu::mmaBlockSize(shape))
                     .str();
+  for (const lbgpu::W8A8Shape &shape : w8a8)
+    manifest += llvm::formatv("{0} mma_w8a8 {1} {2} {3} 0 grid {4} block {5}\n",
+                              lbgpu::w8a8KernelName(shape), shape.m, shape.n,
+                              shape.k, shape.n / 16, 32 * shape.warps)
+                    .str();
   if (int status = writeFile(output + "/kernels.mlir", ir))
     return status;
   if (int status = writeFile(output + "/kernels.ptx", *ptx))
@@ -218,7 +266,7 @@ int main(int argc, char **argv) {
   llvm::errs() << report;
   llvm::errs() << "wrote " << output << ": kernels.mlir, kernels.ptx, "
                << "kernels.cubin (" << cubin->size() << " bytes, " << chip
-               << "), kernels.txt (" << shapes.size() + mma.size()
+               << "), kernels.txt (" << shapes.size() + mma.size() + w8a8.size()
                << " kernels)\n";
   return 0;
 }

@@ -124,6 +124,59 @@ TEST(GpuLayoutTest, MmaFragmentsComputeTheProduct) {
   }
 }
 
+// The W8A8 kernel's arithmetic on the CPU, lane by lane, as PTX's
+// mma.m16n8k32 (row.col, s8) places fragments: a lane's 16 bytes of k-tile
+// t (registers of rows g, g+8, g, g+8) and its one 16-byte activation load
+// of a step (bytes 8t..8t+3 and 8t+4..8t+7) must give the exact integer
+// product.
+TEST(GpuLayoutTest, W8A8FragmentsComputeTheProduct) {
+  const int64_t m = 5, n = 32, k = 192;
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> value(-127, 127);
+  std::vector<int8_t> weights(n * k), x(m * k);
+  for (int8_t &v : weights)
+    v = int8_t(value(rng));
+  for (int8_t &v : x)
+    v = int8_t(value(rng));
+  std::vector<uint32_t> words = packW8ForMma(weights, n, k);
+  ASSERT_EQ(words.size(), size_t(n * k / 4));
+  for (int64_t tile = 0; tile < n / 16; ++tile) {
+    int64_t acc[16][8] = {};
+    for (int64_t step = 0; step < k / 64; ++step)
+      for (int64_t t = 0; t < 2; ++t) {
+        int64_t a[16][32], b[32][8];
+        for (int64_t lane = 0; lane < 32; ++lane) {
+          int64_t g = lane / 4, q = lane % 4;
+          for (int64_t reg = 0; reg < 4; ++reg) {
+            uint32_t word =
+                words[(((tile * (k / 64) + step) * 2 + t) * 32 + lane) * 4 +
+                      reg];
+            for (int64_t e = 0; e < 4; ++e)
+              a[g + 8 * (reg % 2)][4 * q + 16 * (reg / 2) + e] =
+                  int8_t(uint8_t(word >> (8 * e)));
+          }
+          int64_t row = std::min<int64_t>(g, m - 1);
+          for (int64_t reg = 0; reg < 2; ++reg)
+            for (int64_t e = 0; e < 4; ++e)
+              b[4 * q + 16 * reg + e][g] =
+                  x[row * k + step * 64 + 16 * q + 8 * t + 4 * reg + e];
+        }
+        for (int64_t r = 0; r < 16; ++r)
+          for (int64_t c = 0; c < 8; ++c)
+            for (int64_t kk = 0; kk < 32; ++kk)
+              acc[r][c] += a[r][kk] * b[kk][c];
+      }
+    for (int64_t r = 0; r < 16; ++r)
+      for (int64_t c = 0; c < m; ++c) {
+        int64_t row = tile * 16 + r, expected = 0;
+        for (int64_t col = 0; col < k; ++col)
+          expected += int64_t(x[c * k + col]) * weights[row * k + col];
+        EXPECT_EQ(acc[r][c], expected)
+            << "row " << row << " activation row " << c;
+      }
+  }
+}
+
 TEST(GpuKernelsTest, RejectsTensorCoreShapesTheKernelCannotTake) {
   for (MmaShape shape :
        {MmaShape{0, 64, 256, 64}, MmaShape{65, 64, 256, 64},

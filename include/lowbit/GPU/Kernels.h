@@ -106,6 +106,35 @@ inline int64_t mmaGridSize(const MmaShape &shape) {
 }
 inline int64_t mmaBlockSize(const MmaShape &shape) { return 32 * shape.warps; }
 
+/// One W8A8 matmul on the tensor cores: y[M, N] = xs[M] ws[N] (xq[M, K] *
+/// wq[N, K]^T) with int8 activations (an f32 scale a row: per token), int8
+/// weights (an f32 scale a row: per channel) and f16 outputs, through
+/// mma.sync m16n8k32 (s8 operands, s32 accumulators: the sums are exact).
+/// Blocks, warps and trips as for MmaShape, with steps of 64 channels in
+/// place of groups. The layout (`packW8ForMma`): words [N / 16][K / 64]
+/// [2 k-tiles][32 lanes][4]; a lane's 16 bytes of k-tile t are its A
+/// fragment (registers of rows g, g+8, g, g+8), channel 16q + 8t + 4h + e
+/// of a step standing for the MMA's k index 4q + 16h + e, so that a lane's
+/// B fragments of a step are 16 consecutive activations, one load.
+struct W8A8Shape {
+  int64_t m = 1, n = 0, k = 0;
+  int64_t warps = 4, unroll = 2;
+};
+
+/// The kernel's symbol, e.g. mma_w8a8_m16_n4096_k4096_w16u1.
+std::string w8a8KernelName(const W8A8Shape &shape);
+
+/// Checks that the kernel can be generated (1 <= M <= 64, N a multiple of
+/// 16, K of 64, 1 to 32 warps, unroll 1 to 8).
+llvm::Error verifyW8A8Shape(const W8A8Shape &shape);
+
+/// Warps and unroll for a layer, by the rules of chooseMmaShape.
+W8A8Shape chooseW8A8Shape(int64_t m, int64_t n, int64_t k);
+
+/// Emits the W8A8 kernel of `shape` as a gpu.func at the builder's
+/// insertion point (inside a gpu.module).
+void emitW8A8Kernel(OpBuilder &builder, Location loc, const W8A8Shape &shape);
+
 /// Emits the tensor-core kernel of `shape` as a gpu.func at the builder's
 /// insertion point (inside a gpu.module).
 void emitMmaKernel(OpBuilder &builder, Location loc, const MmaShape &shape);
@@ -116,11 +145,13 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 buildGemvKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> shapes,
                  llvm::StringRef chip);
 
-/// The GEMV kernels of `gemv` and the tensor-core kernels of `mma` in one
+/// The GEMV kernels of `gemv` and the tensor-core kernels of `mma` and
+/// `w8a8` in one
 /// module as buildGemvKernels makes it.
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
-             llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip);
+             llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip,
+             llvm::ArrayRef<W8A8Shape> w8a8 = {});
 
 /// Lowers a module built by buildGemvKernels to PTX through upstream's
 /// gpu-lower-to-nvvm pipeline (bare-pointer kernel arguments).
