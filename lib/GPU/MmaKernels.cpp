@@ -73,11 +73,9 @@ MmaShape mlir::lowbit::gpu::chooseMmaShape(int64_t m, int64_t n, int64_t k,
 /// Slots of partial tiles in shared memory: one a warp where they fit in
 /// the 48 KiB of static shared memory, else fewer, which the warps past
 /// them fold into first.
-static int64_t reductionSlots(const MmaShape &shape) {
-  const int64_t tileBytes =
-      32 * 4 * llvm::divideCeil(shape.m, 8) * shape.rowTiles * 4;
-  int64_t slots = shape.warps;
-  while (slots > 1 && slots * tileBytes > 48 * 1024)
+static int64_t reductionSlots(int64_t warps, int64_t valuesPerLane) {
+  int64_t slots = warps;
+  while (slots > 1 && slots * 32 * valuesPerLane * 4 > 48 * 1024)
     slots = llvm::divideCeil(slots, 2);
   return slots;
 }
@@ -112,7 +110,7 @@ llvm::Error mlir::lowbit::gpu::verifyMmaShape(const MmaShape &shape) {
 static SmallVector<Value> activationRows(ImplicitLocOpBuilder &b, Value group8,
                                          int64_t m) {
   SmallVector<Value> rows;
-  for (int64_t j = 0; j < llvm::divideCeil(m, 8); ++j) {
+  for (int64_t j = 0, tiles = llvm::divideCeil(m, 8); j < tiles; ++j) {
     Value row = arith::AddIOp::create(b, group8,
                                       arith::ConstantIndexOp::create(b, 8 * j));
     if (8 * (j + 1) > m)
@@ -123,15 +121,49 @@ static SmallVector<Value> activationRows(ImplicitLocOpBuilder &b, Value group8,
   return rows;
 }
 
-/// Adds each lane's `sums` (all f32 or all i32) over the block's `warps`
+/// Stores a lane's outputs of one weight tile. Lane (g, q) holds rows g and
+/// g+8 of the tile and activation columns 2q and 2q+1 of each n-tile:
+/// element e of n-tile j goes to y[8j + 2q + e % 2, e < 2 ? rowLow :
+/// rowHigh], as `value(4j + e, batch)` builds it, inside a guard where the
+/// last n-tile passes M (so that nothing of a row past M is read either).
+static void
+storeOutputs(ImplicitLocOpBuilder &b, Value y, Value lane, int64_t m,
+             Value rowLow, Value rowHigh,
+             llvm::function_ref<Value(int64_t at, Value batch)> value) {
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Value pair =
+      arith::MulIOp::create(b, arith::RemUIOp::create(b, lane, idx(4)), idx(2));
+  for (int64_t j = 0, tiles = llvm::divideCeil(m, 8); j < tiles; ++j)
+    for (int64_t e = 0; e < 4; ++e) {
+      Value batch = arith::AddIOp::create(b, pair, idx(8 * j + e % 2));
+      OpBuilder::InsertionGuard inner(b);
+      if (8 * (j + 1) > m) {
+        Value inside =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, batch, idx(m));
+        auto ifInside = scf::IfOp::create(b, inside, /*withElseRegion=*/false);
+        b.setInsertionPointToStart(&ifInside.getThenRegion().front());
+      }
+      memref::StoreOp::create(b, value(4 * j + e, batch), y,
+                              ValueRange{batch, e < 2 ? rowLow : rowHigh});
+    }
+}
+
+/// Adds each lane's accumulator `tiles` (vector<2x2>, all f32 or all i32),
+/// element by element, over the block's `warps`
 /// through `buffer` (workgroup memory of `slots` x 32 x sums; none for one
 /// warp): where a slot a warp does not fit, the warps past the slots first
 /// hand theirs to the lower warps, round by round, in a fixed order. Leaves
 /// the builder inside an scf.if of warp 0 and returns its totals.
 static SmallVector<Value> addOverWarps(ImplicitLocOpBuilder &b, Value buffer,
-                                       Value warp, Value lane,
-                                       SmallVector<Value> sums, int64_t warps,
-                                       int64_t slots) {
+                                       Value warp, Value lane, ValueRange tiles,
+                                       int64_t warps, int64_t slots) {
+  SmallVector<Value> sums;
+  for (Value tile : tiles)
+    for (int64_t e = 0; e < 4; ++e)
+      sums.push_back(
+          vector::ExtractOp::create(b, tile, ArrayRef<int64_t>{e / 2, e % 2}));
   auto idx = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
@@ -406,7 +438,7 @@ void MmaKernelEmitter::emit() {
   auto workgroup = mlir::gpu::AddressSpaceAttr::get(
       context, mlir::gpu::AddressSpace::Workgroup);
   const int64_t rows = shape.rowTiles;
-  const int64_t slots = reductionSlots(shape);
+  const int64_t slots = reductionSlots(warps, 4 * nTiles * rows);
   auto reductionType = MemRefType::get({slots, 32, 4 * nTiles * rows}, f32,
                                        MemRefLayoutAttrInterface{}, workgroup);
   SmallVector<Type> attributions;
@@ -522,34 +554,15 @@ void MmaKernelEmitter::emit() {
       });
   acc = SmallVector<Value>(main.getResults().take_front(accumulators));
 
-  // Each lane's 4 x nTiles sums, added over the warps in shared memory.
-  SmallVector<Value> sums;
-  for (Value tileSums : acc)
-    for (int64_t e = 0; e < 4; ++e)
-      sums.push_back(vector::ExtractOp::create(
-          b, tileSums, ArrayRef<int64_t>{e / 2, e % 2}));
-  sums = addOverWarps(
+  // Each lane's 4 x nTiles x rows sums, added over the warps.
+  SmallVector<Value> sums = addOverWarps(
       b, warps > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value(), warp,
-      lane, std::move(sums), warps, slots);
-  // Lane (g, q) holds rows g and g+8 of each weight tile and activation
-  // columns 2q and 2q+1 of each n-tile.
-  Value pair = mul(arith::RemUIOp::create(b, lane, index(4)), 2);
+      lane, acc, warps, slots);
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < nTiles; ++j)
-      for (int64_t e = 0; e < 4; ++e) {
-        Value batch = add(pair, index(8 * j + e % 2));
-        Value row = e < 2 ? rowLow[r] : rowHigh[r];
-        Value value =
-            arith::TruncFOp::create(b, f16, sums[4 * (r * nTiles + j) + e]);
-        OpBuilder::InsertionGuard inner(b);
-        if (8 * (j + 1) > m) {
-          Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                               batch, index(m));
-          auto ifInside = scf::IfOp::create(b, inside, false);
-          b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-        }
-        memref::StoreOp::create(b, value, y, ValueRange{batch, row});
-      }
+    storeOutputs(
+        b, y, lane, m, rowLow[r], rowHigh[r], [&](int64_t at, Value) -> Value {
+          return arith::TruncFOp::create(b, f16, sums[4 * nTiles * r + at]);
+        });
   b.setInsertionPointToEnd(&func.getBody().front());
   mlir::gpu::ReturnOp::create(b);
 }
@@ -636,9 +649,7 @@ void mlir::lowbit::gpu::emitW8A8Kernel(OpBuilder &builder, Location loc,
   auto wsType = MemRefType::get({n}, f32);
   auto yType = MemRefType::get({m, n}, f16);
   const int64_t values = 4 * nTiles;
-  int64_t slots = warps;
-  while (slots > 1 && slots * 32 * values * 4 > 48 * 1024)
-    slots = llvm::divideCeil(slots, 2);
+  const int64_t slots = reductionSlots(warps, values);
   auto workgroup = mlir::gpu::AddressSpaceAttr::get(
       context, mlir::gpu::AddressSpace::Workgroup);
   SmallVector<Type> attributions;
@@ -737,37 +748,21 @@ void mlir::lowbit::gpu::emitW8A8Kernel(OpBuilder &builder, Location loc,
         scf::YieldOp::create(b, sums);
       });
 
-  SmallVector<Value> sums;
-  for (Value tileSums : main.getResults())
-    for (int64_t e = 0; e < 4; ++e)
-      sums.push_back(vector::ExtractOp::create(
-          b, tileSums, ArrayRef<int64_t>{e / 2, e % 2}));
-  sums = addOverWarps(
+  SmallVector<Value> sums = addOverWarps(
       b, warps > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value(), warp,
-      lane, std::move(sums), warps, slots);
+      lane, main.getResults(), warps, slots);
   // y = xs[batch] * ws[row] * the exact integer sum.
-  Value pair = mul(arith::RemUIOp::create(b, lane, index(4)), 2);
   Value lowScale = memref::LoadOp::create(b, ws, ValueRange{rowLow});
   Value highScale = memref::LoadOp::create(b, ws, ValueRange{rowHigh});
-  for (int64_t j = 0; j < nTiles; ++j)
-    for (int64_t e = 0; e < 4; ++e) {
-      Value batch = add(pair, index(8 * j + e % 2));
-      Value row = e < 2 ? rowLow : rowHigh;
-      OpBuilder::InsertionGuard inner(b);
-      if (8 * (j + 1) > m) {
-        Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                             batch, index(m));
-        auto ifInside = scf::IfOp::create(b, inside, false);
-        b.setInsertionPointToStart(&ifInside.getThenRegion().front());
-      }
-      Value sum = arith::SIToFPOp::create(b, f32, sums[4 * j + e]);
-      Value scale = arith::MulFOp::create(
-          b, e < 2 ? lowScale : highScale,
-          memref::LoadOp::create(b, xs, ValueRange{batch}));
-      Value value =
-          arith::TruncFOp::create(b, f16, arith::MulFOp::create(b, sum, scale));
-      memref::StoreOp::create(b, value, y, ValueRange{batch, row});
-    }
+  storeOutputs(b, y, lane, m, rowLow, rowHigh,
+               [&](int64_t at, Value batch) -> Value {
+                 Value sum = arith::SIToFPOp::create(b, f32, sums[at]);
+                 Value scale = arith::MulFOp::create(
+                     b, at % 4 < 2 ? lowScale : highScale,
+                     memref::LoadOp::create(b, xs, ValueRange{batch}));
+                 return arith::TruncFOp::create(
+                     b, f16, arith::MulFOp::create(b, sum, scale));
+               });
   b.setInsertionPointToEnd(&func.getBody().front());
   mlir::gpu::ReturnOp::create(b);
 }
