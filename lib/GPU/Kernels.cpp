@@ -335,17 +335,10 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   os << "      }\n      gpu.return\n    }\n";
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::lowbit::gpu::buildGemvKernels(MLIRContext &context,
-                                    llvm::ArrayRef<GemvShape> shapes,
-                                    llvm::StringRef chip) {
-  return buildKernels(context, shapes, {}, chip);
-}
-
 llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
     MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
-    llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip,
-    llvm::ArrayRef<W8A8Shape> w8a8) {
+    llvm::ArrayRef<MmaShape> mma, llvm::ArrayRef<W8A8Shape> w8a8,
+    llvm::StringRef chip) {
   if (!chip.starts_with("sm_"))
     return makeError("unknown GPU chip '" + chip +
                      "' (expected sm_80, sm_90, ...)");

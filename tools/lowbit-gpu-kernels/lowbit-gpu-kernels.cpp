@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
   LLVMInitializeNVPTXTargetMC();
   LLVMInitializeNVPTXAsmPrinter();
 
-  auto module = lbgpu::buildKernels(context, shapes, mma, chip, w8a8);
+  auto module = lbgpu::buildKernels(context, shapes, mma, w8a8, chip);
   if (!module)
     return fail(llvm::toString(module.takeError()));
   std::string ir;

@@ -128,7 +128,8 @@ std::string w8a8KernelName(const W8A8Shape &shape);
 /// 16, K of 64, 1 to 32 warps, unroll 1 to 8).
 llvm::Error verifyW8A8Shape(const W8A8Shape &shape);
 
-/// Warps and unroll for a layer, by the rules of chooseMmaShape.
+/// Warps and unroll for a layer: chooseMmaShape's for groups of 64, its
+/// warps times its row tiles (this kernel has one row tile a block).
 W8A8Shape chooseW8A8Shape(int64_t m, int64_t n, int64_t k);
 
 /// Emits the W8A8 kernel of `shape` as a gpu.func at the builder's
@@ -139,21 +140,15 @@ void emitW8A8Kernel(OpBuilder &builder, Location loc, const W8A8Shape &shape);
 /// insertion point (inside a gpu.module).
 void emitMmaKernel(OpBuilder &builder, Location loc, const MmaShape &shape);
 
-/// The kernels as a gpu.module @lowbit_kernels (with an #nvvm.target for
-/// `chip`) inside a gpu.container_module.
-llvm::Expected<OwningOpRef<ModuleOp>>
-buildGemvKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> shapes,
-                 llvm::StringRef chip);
-
 /// The GEMV kernels of `gemv` and the tensor-core kernels of `mma` and
-/// `w8a8` in one
-/// module as buildGemvKernels makes it.
+/// `w8a8` as a gpu.module @lowbit_kernels (with an #nvvm.target for `chip`)
+/// inside a gpu.container_module.
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
-             llvm::ArrayRef<MmaShape> mma, llvm::StringRef chip,
-             llvm::ArrayRef<W8A8Shape> w8a8 = {});
+             llvm::ArrayRef<MmaShape> mma, llvm::ArrayRef<W8A8Shape> w8a8,
+             llvm::StringRef chip);
 
-/// Lowers a module built by buildGemvKernels to PTX through upstream's
+/// Lowers a module built by buildKernels to PTX through upstream's
 /// gpu-lower-to-nvvm pipeline (bare-pointer kernel arguments).
 llvm::Expected<std::string> lowerToPtx(ModuleOp module, llvm::StringRef chip);
 
