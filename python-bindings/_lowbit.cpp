@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ namespace {
     throw py::value_error("bad artefact: " + message);
   case LOWBIT_ERROR_CONTEXT:
     throw py::index_error(message);
+  case LOWBIT_ERROR_DEVICE:
+    throw py::value_error("GPU error: " + message);
   default:
     throw py::value_error(message);
   }
@@ -40,8 +43,10 @@ void check(lowbit_status status) {
 
 class Model {
 public:
-  explicit Model(const std::string &directory) {
-    check(lowbit_open(directory.c_str(), &model));
+  Model(const std::string &directory,
+        const std::optional<std::string> &device) {
+    check(lowbit_open_on(directory.c_str(), device ? device->c_str() : nullptr,
+                         &model));
   }
   ~Model() { lowbit_close(model); }
   Model(const Model &) = delete;
@@ -95,8 +100,11 @@ private:
 PYBIND11_MODULE(_lowbit, m) {
   m.doc() = "LowBit's runtime: run quant-compile artefacts";
   py::class_<Model>(m, "Model")
-      .def(py::init<const std::string &>(), py::arg("directory"),
-           "Opens the artefact that quant-compile wrote into `directory`.")
+      .def(py::init<const std::string &, const std::optional<std::string> &>(),
+           py::arg("directory"), py::arg("device") = py::none(),
+           "Opens the artefact that quant-compile wrote into `directory`, on "
+           "its own target by default; device='reference' runs a GPU "
+           "artefact's step on the host.")
       .def("forward", &Model::forward, py::arg("tokens"),
            "Runs the tokens at the current position; returns their logits, "
            "a float32 array [len(tokens), vocab].")
@@ -104,8 +112,9 @@ PYBIND11_MODULE(_lowbit, m) {
            py::arg("max_tokens"), py::arg("eos") = -1,
            "Greedy continuation of the prompt's token ids: up to max_tokens "
            "ids, stopping after eos.")
-      .def("reset", [](Model &self) { lowbit_reset(self.get()); },
-           "Forgets the context: the next token is at position 0.")
+      .def(
+          "reset", [](Model &self) { lowbit_reset(self.get()); },
+          "Forgets the context: the next token is at position 0.")
       .def("close", &Model::close)
       .def_property_readonly(
           "vocab_size",

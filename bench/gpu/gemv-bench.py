@@ -171,9 +171,19 @@ def main():
                         help="directory written by lowbit-gpu-kernels")
     parser.add_argument("--runtime", required=True, help="liblowbit_cuda.so")
     parser.add_argument("--check-only", action="store_true")
+    parser.add_argument("--shapes", default=None,
+                        help="NxK,... (default: the 7B Llama shapes)")
+    parser.add_argument("--batches", default=None,
+                        help="M,... (default: 1,4,16,64,256)")
     parser.add_argument("--rotate-mib", type=int, default=512,
                         help="weight bytes to rotate over (beats the L2)")
     args = parser.parse_args()
+    global SHAPES, BATCHES
+    if args.shapes:
+        SHAPES = [tuple(int(v) for v in shape.split("x"))
+                  for shape in args.shapes.split(",")]
+    if args.batches:
+        BATCHES = [int(m) for m in args.batches.split(",")]
 
     kernels = {}  # (m, n, k) -> [(name, kind, group, grid, block)]
     for line in open(f"{args.kernels}/kernels.txt"):

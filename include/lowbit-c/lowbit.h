@@ -4,6 +4,8 @@
 |* shared library (model.so), its weights as one mmap-able file (weights.bin) *|
 |* and a manifest. liblowbit opens one and runs it; it needs neither LLVM nor *|
 |* MLIR (the code calls the OpenMP runtime, libomp, when it is parallel).     *|
+|* GPU artefacts (--target cuda) hold a cubin in place of model.so and run    *|
+|* through liblowbit_cuda and the CUDA driver, one token a step.              *|
 |*                                                                            *|
 |* Every call that can fail returns a lowbit_status; lowbit_last_error() then *|
 |* says what failed, in this thread, until the next failing call.             *|
@@ -35,6 +37,8 @@ typedef enum lowbit_status {
   LOWBIT_ERROR_ARGUMENT = 3,
   /** The tokens would not fit in the model's context (its KV cache). */
   LOWBIT_ERROR_CONTEXT = 4,
+  /** The GPU (its driver, memory or a kernel) failed, or there is none. */
+  LOWBIT_ERROR_DEVICE = 5,
 } lowbit_status;
 
 typedef struct lowbit_model lowbit_model;
@@ -42,6 +46,12 @@ typedef struct lowbit_model lowbit_model;
 /** Opens the artefact in `directory`; on success *model owns it. */
 LOWBIT_API lowbit_status lowbit_open(const char *directory, lowbit_model **model);
 
+/** Opens the artefact on `device`: null for the artefact's own target;
+ *  "cpu" for CPU artefacts; "cuda" (the GPU) or "reference" (the host
+ *  reference of the same step, for checks) for GPU artefacts. */
+LOWBIT_API lowbit_status lowbit_open_on(const char *directory,
+                                        const char *device,
+                                        lowbit_model **model);
 /** Frees the model; null is allowed. */
 LOWBIT_API void lowbit_close(lowbit_model *model);
 

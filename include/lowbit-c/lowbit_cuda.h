@@ -40,6 +40,24 @@ int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
                        uint32_t grid, uint32_t block, const uint64_t *args,
                        size_t count, void *stream);
 
+/* A kernel's handle, looked up once for launches in a loop, and its
+ * launch (at most 16 arguments), with device 0's context current. */
+int lowbit_cuda_get_kernel(lowbit_cuda_module *module, const char *name,
+                           void **kernel);
+int lowbit_cuda_launch_kernel(void *kernel, uint32_t grid, uint32_t block,
+                              const uint64_t *args, size_t count, void *stream);
+/* Streams of device 0. */
+int lowbit_cuda_stream_create(void **stream);
+int lowbit_cuda_stream_destroy(void *stream);
+int lowbit_cuda_stream_synchronize(void *stream);
+/* Records the launches issued on `stream` between begin and end (which
+ * run nothing) as a graph; each graph_launch replays them on a stream. */
+int lowbit_cuda_graph_begin(void *stream);
+int lowbit_cuda_graph_end(void *stream, void **graph);
+int lowbit_cuda_graph_launch(void *graph, void *stream);
+int lowbit_cuda_graph_destroy(void *graph);
+/* The name of device 0 (e.g. "NVIDIA H100 80GB HBM3"). */
+int lowbit_cuda_device_name(char *name, size_t size);
 /* Waits for device 0 (as do the memory functions below, on device 0). */
 int lowbit_cuda_synchronize(void);
 
@@ -49,6 +67,8 @@ int lowbit_cuda_free(uint64_t pointer);
 int lowbit_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes);
 int lowbit_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes);
 
+int lowbit_cuda_copy_device(uint64_t dst, uint64_t src, size_t bytes);
+int lowbit_cuda_memset(uint64_t dst, uint8_t value, size_t bytes);
 void lowbit_cuda_unload(lowbit_cuda_module *module);
 
 /* The message of the last failed call on this thread. */

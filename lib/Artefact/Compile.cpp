@@ -78,16 +78,13 @@ llvm::Expected<Target> resolveTarget(llvm::StringRef name) {
     return Target{"host", llvm::sys::getHostCPUName().str(), features};
   }
   if (name == "cuda")
-    return makeError("--target cuda: GPU artefacts are not built yet; the "
-                     "CPU targets are x86-64, x86-64-avx512 and host");
+    return makeError("--target cuda: GPU artefacts are built from a "
+                     "checkpoint by compileCudaArtefact, not from lowered IR");
   return makeError("unknown target '" + name +
-                   "' (x86-64, x86-64-avx512, host)");
+                   "' (x86-64, x86-64-avx512, host, cuda)");
 }
 
-struct Weight {
-  std::string name;
-  llvm::ArrayRef<char> bytes;
-};
+using Weight = ArtefactWeight;
 
 /// The blobs behind the external weight globals, in name order.
 llvm::Expected<std::vector<Weight>> collectWeights(ModuleOp module) {
@@ -151,7 +148,10 @@ LogicalResult redirectWeightsThroughSlots(ModuleOp module,
   return success();
 }
 
-llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents) {
+} // namespace
+
+llvm::Error mlir::lowbit::writeArtefactFile(llvm::StringRef path,
+                                            llvm::StringRef contents) {
   std::error_code error;
   llvm::raw_fd_ostream os(path, error);
   if (error)
@@ -163,8 +163,9 @@ llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents) {
   return llvm::Error::success();
 }
 
-llvm::Error writeWeights(llvm::StringRef path,
-                         llvm::ArrayRef<Weight> weights) {
+llvm::Error
+mlir::lowbit::writeWeightFile(llvm::StringRef path,
+                              llvm::ArrayRef<ArtefactWeight> weights) {
   // The index first, then the data at page-aligned offsets.
   uint64_t indexEnd = sizeof(fmt::WeightsHeader);
   for (const Weight &weight : weights)
@@ -216,6 +217,7 @@ llvm::Error writeWeights(llvm::StringRef path,
   return llvm::Error::success();
 }
 
+namespace {
 /// ld.lld of this LLVM (beside its tools), else the one on PATH.
 llvm::Expected<std::string> findLinker() {
   for (const char *name : {"ld.lld-22", "ld.lld"}) {
@@ -238,6 +240,8 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 } // namespace
 
 llvm::Error mlir::lowbit::checkArtefactTarget(llvm::StringRef target) {
+  if (target == "cuda")
+    return llvm::Error::success();
   return resolveTarget(target).takeError();
 }
 
@@ -438,15 +442,15 @@ llvm::Error mlir::lowbit::compileArtefact(ModuleOp module,
 
   llvm::SmallString<256> path(directory);
   llvm::sys::path::append(path, fmt::kWeightsFile);
-  if (llvm::Error error = writeWeights(path, *weights))
+  if (llvm::Error error = writeWeightFile(path, *weights))
     return error;
   path = directory;
   llvm::sys::path::append(path, fmt::kTokenizerFile);
-  if (llvm::Error error = writeFile(path, tokenizer.serialize()))
+  if (llvm::Error error = writeArtefactFile(path, tokenizer.serialize()))
     return error;
   path = directory;
   llvm::sys::path::append(path, fmt::kManifestFile);
-  if (llvm::Error error = writeFile(path, manifest))
+  if (llvm::Error error = writeArtefactFile(path, manifest))
     return error;
   uint64_t weightBytes = 0;
   for (const Weight &weight : *weights)

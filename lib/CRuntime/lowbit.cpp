@@ -4,12 +4,15 @@
 // maps the weight file and checks its header, index and every weight's hash,
 // loads model.so, points each of its weight slots at the mapped bytes and
 // calls its forward_T entry points on memref descriptors, keeping the KV
-// caches between calls. Plain C++ and POSIX: no LLVM, no MLIR.
+// caches between calls. GPU artefacts run through Decoder.h instead. Plain
+// C++ and POSIX: no LLVM, no MLIR.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lowbit-c/lowbit.h"
 #include "lowbit/Artefact/Format.h"
+
+#include "Decoder.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -86,7 +90,14 @@ struct lowbit_model {
   }
 
   lowbit_status readManifest();
+  template <typename Bad>
+  lowbit_status
+  readDecoderLine(const std::string &key, const std::vector<std::string> &words,
+                  const std::vector<int64_t> &values, bool numeric, Bad bad);
   lowbit_status mapWeights(std::vector<std::pair<std::string, void *>> &out);
+  lowbit_status openDecoder(
+      const std::vector<std::pair<std::string, void *>> &weightAddresses,
+      const char *device);
   lowbit_status loadLibrary(
       const std::vector<std::pair<std::string, void *>> &weightAddresses,
       const std::vector<int64_t> &tokenCounts);
@@ -94,7 +105,41 @@ struct lowbit_model {
                          int64_t count, float *logits);
 
   std::vector<int64_t> tokenCounts;
+
+  // GPU artefacts: the decoder the manifest describes and its runner.
+  std::string target;
+  std::map<std::string, size_t> weightSizes;
+  lowbit::runtime::DecoderConfig decoder;
+  std::unique_ptr<lowbit::runtime::Decoder> runner;
 };
+
+lowbit_status lowbit_model::openDecoder(
+    const std::vector<std::pair<std::string, void *>> &weightAddresses,
+    const char *device) {
+  std::map<std::string, std::pair<const void *, size_t>> mapped;
+  for (const auto &[name, address] : weightAddresses)
+    mapped[name] = {address, weightSizes.at(name)};
+  lowbit::runtime::DecoderWeights loaded;
+  std::string error;
+  if (lowbit_status status = loaded.init(decoder, mapped, error);
+      status != LOWBIT_OK)
+    return failWith(status, directory + "/" + kWeightsFile + ": " + error);
+  std::string where = device ? device : "cuda";
+  if (where == "reference") {
+    runner = lowbit::runtime::openReferenceDecoder(decoder, loaded);
+    // The reference copies what it needs.
+    return LOWBIT_OK;
+  }
+  if (where != "cuda")
+    return failWith(LOWBIT_ERROR_ARGUMENT,
+                    "unknown device '" + where +
+                        "' for a GPU artefact (cuda or reference)");
+  lowbit_status status = LOWBIT_OK;
+  runner = lowbit::runtime::openCudaDecoder(decoder, loaded, status, error);
+  if (!runner)
+    return failWith(status, directory + ": " + error);
+  return LOWBIT_OK;
+}
 
 lowbit_status lowbit_model::readManifest() {
   std::string path = directory + "/" + kManifestFile;
@@ -123,15 +168,39 @@ lowbit_status lowbit_model::readManifest() {
     std::string key;
     if (!(fields >> key))
       continue;
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;)
+      words.push_back(word);
+    // The numeric fields (all of a line's fields for most keys).
     std::vector<int64_t> values;
-    int64_t value;
-    while (fields >> value)
+    bool numeric = true;
+    for (const std::string &word : words) {
+      char *end = nullptr;
+      errno = 0;
+      long long value = std::strtoll(word.c_str(), &end, 10);
+      numeric = numeric && errno == 0 && end && *end == '\0';
       values.push_back(value);
+    }
     auto bad = [&](const std::string &why) {
       return failWith(LOWBIT_ERROR_FORMAT, path + ":" +
                                                std::to_string(lineNumber) +
                                                ": " + key + ": " + why);
     };
+    if (key == "target") {
+      if (words.size() != 1)
+        return bad("expected one target");
+      target = words[0];
+      continue;
+    }
+    if (lowbit_status status =
+            readDecoderLine(key, words, values, numeric, bad);
+        status != LOWBIT_OK)
+      return status;
+    if (key == "chip" || key == "kernel" || key == "weights" ||
+        key == "norm_eps" || key == "rope_theta")
+      continue;
+    if (!numeric)
+      return bad("expected numbers");
     if (key == "vocab" || key == "context") {
       if (values.size() != 1 || values[0] < 1)
         return bad("expected one positive number");
@@ -149,11 +218,83 @@ lowbit_status lowbit_model::readManifest() {
       (key == "key_cache" ? keyShape : valueShape) = values;
     }
   }
+  if (target == "cuda") {
+    decoder.directory = directory;
+    decoder.vocab = vocab;
+    decoder.context = context;
+    if (!vocab || !context || !decoder.dim || decoder.kernels.size() < 11)
+      return failWith(LOWBIT_ERROR_FORMAT,
+                      path + ": incomplete (a GPU artefact needs vocab, "
+                             "context, decoder, weights and a kernel for each "
+                             "of the 11 roles of the step)");
+    if (vocab > decoder.vocabRows)
+      return failWith(LOWBIT_ERROR_FORMAT,
+                      path + ": the decoder has fewer vocabulary rows than "
+                             "the vocabulary");
+    return LOWBIT_OK;
+  }
   if (!vocab || !context || tokenCounts.empty() || keyShape.empty() ||
       valueShape.empty())
     return failWith(LOWBIT_ERROR_FORMAT,
                     path + ": incomplete (needs vocab, context, entries, "
                            "key_cache and value_cache)");
+  return LOWBIT_OK;
+}
+
+template <typename Bad>
+lowbit_status lowbit_model::readDecoderLine(
+    const std::string &key, const std::vector<std::string> &words,
+    const std::vector<int64_t> &values, bool numeric, Bad bad) {
+  auto positive = [&](size_t count) {
+    if (values.size() != count || !numeric)
+      return false;
+    for (int64_t value : values)
+      if (value < 1)
+        return false;
+    return true;
+  };
+  if (key == "decoder") {
+    if (!positive(7))
+      return bad("expected 7 positive extents (dim hidden heads kv_heads "
+                 "head_dim vocab_rows layers)");
+    decoder.dim = values[0];
+    decoder.hidden = values[1];
+    decoder.heads = values[2];
+    decoder.kvHeads = values[3];
+    decoder.headDim = values[4];
+    decoder.vocabRows = values[5];
+    decoder.layers = values[6];
+    if (decoder.heads * decoder.headDim != decoder.dim ||
+        decoder.heads % decoder.kvHeads)
+      return bad("the heads do not divide the model width");
+  } else if (key == "norm_eps" || key == "rope_theta") {
+    char *end = nullptr;
+    float value = words.size() == 1 ? std::strtof(words[0].c_str(), &end) : 0;
+    if (!end || *end || !(value > 0))
+      return bad("expected one positive number");
+    (key == "norm_eps" ? decoder.normEps : decoder.ropeTheta) = value;
+  } else if (key == "weights") {
+    if (words.size() == 1 && words[0] == "f16")
+      decoder.group = 0;
+    else if (words.size() == 2 && words[0] == "w4" &&
+             std::strtoll(words[1].c_str(), nullptr, 10) >= 64)
+      decoder.group = std::strtoll(words[1].c_str(), nullptr, 10);
+    else
+      return bad("expected f16 or w4 GROUP");
+  } else if (key == "random") {
+    if (values.size() != 1 || !numeric || values[0] < 0)
+      return bad("expected a seed");
+    decoder.randomSeed = uint64_t(values[0]);
+  } else if (key == "kernel") {
+    char *end = nullptr;
+    if (words.size() != 4)
+      return bad("expected ROLE NAME GRID BLOCK");
+    long grid = std::strtol(words[2].c_str(), &end, 10);
+    long block = *end ? 0 : std::strtol(words[3].c_str(), &end, 10);
+    if (*end || grid < 1 || block < 1 || block > 1024)
+      return bad("expected a positive grid and a block of 1 to 1024 threads");
+    decoder.kernels[words[0]] = {words[1], uint32_t(grid), uint32_t(block)};
+  }
   return LOWBIT_OK;
 }
 
@@ -226,6 +367,7 @@ lowbit_status lowbit_model::mapWeights(
                       path + ": weight '" + name +
                           "' is corrupt (its hash does not match)");
     out.emplace_back(name, const_cast<unsigned char *>(base + record.offset));
+    weightSizes[name] = record.size;
   }
   return LOWBIT_OK;
 }
@@ -338,6 +480,11 @@ LOWBIT_API void memrefCopy(int64_t elementSize, UnrankedMemref *source,
 const char *lowbit_last_error(void) { return lastError.c_str(); }
 
 lowbit_status lowbit_open(const char *directory, lowbit_model **model) {
+  return lowbit_open_on(directory, nullptr, model);
+}
+
+lowbit_status lowbit_open_on(const char *directory, const char *device,
+                             lowbit_model **model) {
   if (!directory || !model)
     return failWith(LOWBIT_ERROR_ARGUMENT,
                     "lowbit_open: directory and model must not be null");
@@ -346,6 +493,23 @@ lowbit_status lowbit_open(const char *directory, lowbit_model **model) {
   opened->directory = directory;
   std::vector<std::pair<std::string, void *>> addresses;
   lowbit_status status = opened->readManifest();
+  if (status == LOWBIT_OK && opened->target == "cuda") {
+    if (!opened->decoder.randomSeed)
+      status = opened->mapWeights(addresses);
+    if (status == LOWBIT_OK)
+      status = opened->openDecoder(addresses, device);
+    if (status != LOWBIT_OK) {
+      delete opened;
+      return status;
+    }
+    *model = opened;
+    return LOWBIT_OK;
+  }
+  if (status == LOWBIT_OK && device && std::strcmp(device, "cpu") != 0)
+    status = failWith(LOWBIT_ERROR_ARGUMENT,
+                      std::string("device '") + device + "': " + directory +
+                          " is a CPU artefact (target " + opened->target +
+                          "), which runs on the cpu only");
   if (status == LOWBIT_OK)
     status = opened->mapWeights(addresses);
   if (status == LOWBIT_OK)
@@ -393,6 +557,19 @@ lowbit_status lowbit_forward(lowbit_model *model, const int32_t *tokens,
                       "token id " + std::to_string(tokens[i]) +
                           " is outside the vocabulary of " +
                           std::to_string(model->vocab));
+  if (model->runner) {
+    // GPU artefacts run one token a step.
+    for (int64_t i = 0; i < count; ++i) {
+      std::string error;
+      if (lowbit_status status = model->runner->step(
+              tokens[i], model->position,
+              logits ? logits + i * model->vocab : nullptr, error);
+          status != LOWBIT_OK)
+        return failWith(status, error);
+      ++model->position;
+    }
+    return LOWBIT_OK;
+  }
   int64_t done = 0;
   while (done < count) {
     int64_t remaining = count - done;

@@ -27,6 +27,8 @@ using CUmodule = void *;
 using CUfunction = void *;
 using CUstream = void *;
 using CUdeviceptr = unsigned long long;
+using CUgraph = void *;
+using CUgraphExec = void *;
 
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -44,6 +46,19 @@ struct Driver {
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
   CUresult (*cuGetErrorString)(CUresult, const char **);
 };
 
@@ -84,6 +99,18 @@ const Driver *driver(std::string &error) {
     bind(table.cuMemFree, "cuMemFree_v2");
     bind(table.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
     bind(table.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    bind(table.cuMemcpyDtoD, "cuMemcpyDtoD_v2");
+    bind(table.cuMemsetD8, "cuMemsetD8_v2");
+    bind(table.cuStreamCreate, "cuStreamCreate");
+    bind(table.cuStreamDestroy, "cuStreamDestroy_v2");
+    bind(table.cuStreamSynchronize, "cuStreamSynchronize");
+    bind(table.cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    bind(table.cuStreamEndCapture, "cuStreamEndCapture");
+    bind(table.cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    bind(table.cuGraphLaunch, "cuGraphLaunch");
+    bind(table.cuGraphExecDestroy, "cuGraphExecDestroy");
+    bind(table.cuGraphDestroy, "cuGraphDestroy");
+    bind(table.cuDeviceGetName, "cuDeviceGetName");
     bind(table.cuGetErrorString, "cuGetErrorString");
     if (loadError.empty() && table.cuInit(0) != 0)
       loadError = "cuInit failed: no usable GPU or driver";
@@ -217,6 +244,110 @@ int lowbit_cuda_launch(lowbit_cuda_module *module, const char *kernel,
   return LOWBIT_CUDA_OK;
 }
 
+int lowbit_cuda_get_kernel(lowbit_cuda_module *module, const char *name,
+                           void **kernel) {
+  if (!module || !name || !kernel)
+    return failWith(LOWBIT_CUDA_NO_KERNEL,
+                    "lowbit_cuda_get_kernel: null argument");
+  int code;
+  const Driver *cu = ready(module->device, code);
+  if (!cu)
+    return code;
+  CUfunction function;
+  if (cu->cuModuleGetFunction(&function, module->module, name) != 0)
+    return failWith(LOWBIT_CUDA_NO_KERNEL,
+                    std::string("the module has no kernel ") + name);
+  *kernel = function;
+  return LOWBIT_CUDA_OK;
+}
+
+int lowbit_cuda_launch_kernel(void *kernel, uint32_t grid, uint32_t block,
+                              const uint64_t *args, size_t count,
+                              void *stream) {
+  if (!kernel)
+    return failWith(LOWBIT_CUDA_NO_KERNEL,
+                    "lowbit_cuda_launch_kernel: null kernel");
+  // Up to 16 arguments without allocating (launches in a loop).
+  uint64_t values[16];
+  void *pointers[16];
+  if (count > 16)
+    return failWith(LOWBIT_CUDA_DRIVER_ERROR,
+                    "lowbit_cuda_launch_kernel: more than 16 arguments");
+  for (size_t i = 0; i < count; ++i) {
+    values[i] = args[i];
+    pointers[i] = &values[i];
+  }
+  return callDriver("cuLaunchKernel", [&](const Driver &cu) {
+    return cu.cuLaunchKernel(static_cast<CUfunction>(kernel), grid, 1, 1, block,
+                             1, 1, 0, static_cast<CUstream>(stream), pointers,
+                             nullptr);
+  });
+}
+
+int lowbit_cuda_stream_create(void **stream) {
+  return callDriver("cuStreamCreate", [&](const Driver &cu) {
+    return cu.cuStreamCreate(reinterpret_cast<CUstream *>(stream), 0);
+  });
+}
+
+int lowbit_cuda_stream_destroy(void *stream) {
+  return callDriver("cuStreamDestroy", [&](const Driver &cu) {
+    return cu.cuStreamDestroy(static_cast<CUstream>(stream));
+  });
+}
+
+int lowbit_cuda_stream_synchronize(void *stream) {
+  return callDriver("cuStreamSynchronize", [&](const Driver &cu) {
+    return cu.cuStreamSynchronize(static_cast<CUstream>(stream));
+  });
+}
+
+int lowbit_cuda_graph_begin(void *stream) {
+  // Thread-local capture: other threads' CUDA calls are not affected.
+  return callDriver("cuStreamBeginCapture", [&](const Driver &cu) {
+    return cu.cuStreamBeginCapture(static_cast<CUstream>(stream), 1);
+  });
+}
+
+int lowbit_cuda_graph_end(void *stream, void **graph) {
+  if (!graph)
+    return failWith(LOWBIT_CUDA_DRIVER_ERROR,
+                    "lowbit_cuda_graph_end: null graph");
+  CUgraph captured = nullptr;
+  int code = callDriver("cuStreamEndCapture", [&](const Driver &cu) {
+    return cu.cuStreamEndCapture(static_cast<CUstream>(stream), &captured);
+  });
+  if (code != LOWBIT_CUDA_OK)
+    return code;
+  CUgraphExec exec = nullptr;
+  code = callDriver("cuGraphInstantiate", [&](const Driver &cu) {
+    return cu.cuGraphInstantiateWithFlags(&exec, captured, 0);
+  });
+  callDriver("cuGraphDestroy",
+             [&](const Driver &cu) { return cu.cuGraphDestroy(captured); });
+  *graph = exec;
+  return code;
+}
+
+int lowbit_cuda_graph_launch(void *graph, void *stream) {
+  return callDriver("cuGraphLaunch", [&](const Driver &cu) {
+    return cu.cuGraphLaunch(static_cast<CUgraphExec>(graph),
+                            static_cast<CUstream>(stream));
+  });
+}
+
+int lowbit_cuda_graph_destroy(void *graph) {
+  return callDriver("cuGraphExecDestroy", [&](const Driver &cu) {
+    return cu.cuGraphExecDestroy(static_cast<CUgraphExec>(graph));
+  });
+}
+
+int lowbit_cuda_device_name(char *name, size_t size) {
+  return callDriver("cuDeviceGetName", [&](const Driver &cu) {
+    return cu.cuDeviceGetName(name, int(size), 0);
+  });
+}
+
 int lowbit_cuda_synchronize(void) {
   return callDriver("cuCtxSynchronize",
                     [](const Driver &cu) { return cu.cuCtxSynchronize(); });
@@ -245,6 +376,18 @@ int lowbit_cuda_copy_to_device(uint64_t dst, const void *src, size_t bytes) {
 int lowbit_cuda_copy_to_host(void *dst, uint64_t src, size_t bytes) {
   return callDriver("cuMemcpyDtoH", [&](const Driver &cu) {
     return cu.cuMemcpyDtoH(dst, src, bytes);
+  });
+}
+
+int lowbit_cuda_copy_device(uint64_t dst, uint64_t src, size_t bytes) {
+  return callDriver("cuMemcpyDtoD", [&](const Driver &cu) {
+    return cu.cuMemcpyDtoD(dst, src, bytes);
+  });
+}
+
+int lowbit_cuda_memset(uint64_t dst, uint8_t value, size_t bytes) {
+  return callDriver("cuMemsetD8", [&](const Driver &cu) {
+    return cu.cuMemsetD8(dst, value, bytes);
   });
 }
 

@@ -7,10 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/GPU/Kernels.h"
+#include "lowbit/GPU/DecodeKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -18,8 +20,12 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
@@ -28,8 +34,10 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <regex>
 
 using namespace mlir;
@@ -335,10 +343,23 @@ static void writeGemvKernel(llvm::raw_ostream &os, const GemvShape &shape) {
   os << "      }\n      gpu.return\n    }\n";
 }
 
+std::unique_ptr<MLIRContext> mlir::lowbit::gpu::createKernelContext() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllGPUToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  LLVMInitializeNVPTXTarget();
+  LLVMInitializeNVPTXTargetInfo();
+  LLVMInitializeNVPTXTargetMC();
+  LLVMInitializeNVPTXAsmPrinter();
+  return std::make_unique<MLIRContext>(registry);
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
     MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
     llvm::ArrayRef<MmaShape> mma, llvm::ArrayRef<W8A8Shape> w8a8,
-    llvm::StringRef chip) {
+    llvm::StringRef chip, const DecodeShape *decode) {
   if (!chip.starts_with("sm_"))
     return makeError("unknown GPU chip '" + chip +
                      "' (expected sm_80, sm_90, ...)");
@@ -351,6 +372,18 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
   for (const W8A8Shape &shape : w8a8)
     if (llvm::Error error = verifyW8A8Shape(shape))
       return std::move(error);
+  std::vector<MmaShape> mmaShapes(mma.begin(), mma.end());
+  std::optional<DecodePlan> plan;
+  if (decode) {
+    if (llvm::Error error = verifyDecodeShape(*decode))
+      return std::move(error);
+    plan = planDecode(*decode);
+    for (const MmaShape &shape : plan->mma)
+      if (llvm::none_of(mmaShapes, [&](const MmaShape &other) {
+            return mmaKernelName(other) == mmaKernelName(shape);
+          }))
+        mmaShapes.push_back(shape);
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "module attributes {gpu.container_module} {\n"
@@ -359,10 +392,12 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
                       chip);
   for (const GemvShape &shape : gemv)
     writeGemvKernel(os, shape);
+  if (plan)
+    writeDecodeKernels(os, *decode, *plan);
   os << "  }\n}\n";
   context.loadDialect<arith::ArithDialect, mlir::gpu::GPUDialect,
-                      memref::MemRefDialect, NVVM::NVVMDialect,
-                      nvgpu::NVGPUDialect, scf::SCFDialect,
+                      LLVM::LLVMDialect, memref::MemRefDialect,
+                      NVVM::NVVMDialect, nvgpu::NVGPUDialect, scf::SCFDialect,
                       vector::VectorDialect>();
   DiagnosticCollector diagnostics(&context);
   OwningOpRef<ModuleOp> module =
@@ -380,7 +415,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::lowbit::gpu::buildKernels(
   auto kernels = *module->getOps<mlir::gpu::GPUModuleOp>().begin();
   OpBuilder builder(&context);
   builder.setInsertionPointToEnd(kernels.getBody());
-  for (const MmaShape &shape : mma)
+  for (const MmaShape &shape : mmaShapes)
     emitMmaKernel(builder, UnknownLoc::get(&context), shape);
   for (const W8A8Shape &shape : w8a8)
     emitW8A8Kernel(builder, UnknownLoc::get(&context), shape);

@@ -23,21 +23,45 @@ std::vector<uint32_t> packW4ForGpu(const std::vector<int8_t> &codes, int64_t n,
   return words;
 }
 
+namespace {
+/// Where packW4ForMma keeps the code of (row, col): a word and a bit.
+struct MmaSlot {
+  int64_t word, shift;
+};
+
+MmaSlot mmaSlot(int64_t row, int64_t col, int64_t k) {
+  int64_t r = row % 16, c = col % kMmaStep;
+  int64_t q = c / 16, t = c % 16 / 4, j = c % 4;
+  int64_t lane = 4 * (r % 8) + q;
+  int64_t reg = (j < 2 ? 0 : 2) + (r >= 8 ? 1 : 0);
+  int64_t word =
+      (((row / 16) * (k / kMmaStep) + col / kMmaStep) * 32 + lane) * 4 + t;
+  return {word, 16 * (j % 2) + 4 * reg};
+}
+} // namespace
+
 std::vector<uint32_t> packW4ForMma(const std::vector<int8_t> &codes, int64_t n,
                                    int64_t k) {
   std::vector<uint32_t> words(n * k / 8, 0);
   for (int64_t row = 0; row < n; ++row)
     for (int64_t col = 0; col < k; ++col) {
-      int64_t r = row % 16, c = col % kMmaStep;
-      int64_t q = c / 16, t = c % 16 / 4, j = c % 4;
-      int64_t lane = 4 * (r % 8) + q;
-      int64_t reg = (j < 2 ? 0 : 2) + (r >= 8 ? 1 : 0);
-      int64_t word =
-          (((row / 16) * (k / kMmaStep) + col / kMmaStep) * 32 + lane) * 4 + t;
+      MmaSlot slot = mmaSlot(row, col, k);
       uint32_t biased = uint32_t(codes[row * k + col] + 8) & 0xF;
-      words[word] |= biased << (16 * (j % 2) + 4 * reg);
+      words[slot.word] |= biased << slot.shift;
     }
   return words;
+}
+
+std::vector<int8_t> unpackW4FromMma(const std::vector<uint32_t> &words,
+                                    int64_t n, int64_t k) {
+  std::vector<int8_t> codes(n * k);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t col = 0; col < k; ++col) {
+      MmaSlot slot = mmaSlot(row, col, k);
+      uint32_t biased = words[slot.word] >> slot.shift & 0xF;
+      codes[row * k + col] = int8_t(int32_t(biased) - 8);
+    }
+  return codes;
 }
 
 std::vector<uint32_t> packW8ForMma(const std::vector<int8_t> &codes, int64_t n,

@@ -53,9 +53,10 @@ def compile(model, recipe, output, target="host", stats=None, calib=None,
     directory `output`; returns `output`. Raises RuntimeError with
     quant-compile's message on failure."""
     command = [_find_tool("quant-compile"), str(model), "--recipe", recipe,
-               "--target", target, "--ctx", str(ctx),
-               "--entries", ",".join(str(e) for e in entries), "-o",
-               str(output)]
+               "--target", target, "--ctx", str(ctx), "-o", str(output)]
+    # GPU artefacts run one token a step: they have no entry points.
+    if target != "cuda":
+        command += ["--entries", ",".join(str(e) for e in entries)]
     if stats:
         command += ["--stats", str(stats)]
     if calib:

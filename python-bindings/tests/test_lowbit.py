@@ -97,3 +97,42 @@ def test_closed_model(artefact):
     opened.close()
     with pytest.raises(ValueError, match="closed"):
         opened.forward([1])
+
+
+def _have_ptxas():
+    cuda = os.environ.get("CUDA_PATH", "/usr/local/cuda")
+    return shutil.which("ptxas") or os.access(
+        os.path.join(cuda, "bin", "ptxas"), os.X_OK)
+
+
+def _have_cuda_driver():
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _have_ptxas(), reason="needs the CUDA toolkit's ptxas")
+def test_gpu_artefact_reference_is_the_float_model(tmp_path):
+    """A float16 GPU artefact, run on its host reference, gives the float
+    CPU artefact's logits up to the f16 roundings of its activations."""
+    gpu = lowbit.compile(CHECKPOINT, "none", tmp_path / "gpu", target="cuda",
+                         ctx=32)
+    cpu = lowbit.compile(CHECKPOINT, "none", tmp_path / "cpu", ctx=32,
+                         entries=(1, 8))
+    tokens = [1, 403, 407, 261, 378, 500, 9, 77]
+    with lowbit.Model(str(gpu), device="reference") as reference, \
+            lowbit.Model(str(cpu)) as exact:
+        got, want = reference.forward(tokens), exact.forward(tokens)
+    assert got.shape == want.shape == (len(tokens), 512)
+    assert np.abs(got - want).max() <= 2e-2 * np.abs(want).max()
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+    if not _have_cuda_driver():
+        with pytest.raises(ValueError, match="GPU error: .*CUDA driver"):
+            lowbit.Model(str(gpu))
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        lowbit.Model(str(gpu), device="tpu")
+    with pytest.raises(ValueError, match="is a CPU artefact"):
+        lowbit.Model(str(cpu), device="reference")

@@ -10,12 +10,15 @@
 // Python.
 //
 //   lowbit-gpu-check DIR [--seeds N]
+//   lowbit-gpu-check --model ARTEFACT... [--steps N]  # a decoder's whole step
 //
 //===----------------------------------------------------------------------===//
 
+#include "lowbit-c/lowbit.h"
 #include "lowbit-c/lowbit_cuda.h"
 #include "lowbit/GPU/Layouts.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -105,12 +108,17 @@ std::vector<Kernel> readManifest(const std::string &dir) {
     std::istringstream fields(line);
     Kernel kernel;
     std::string gridWord, blockWord, extra;
+    if (line.find(" decode_") != std::string::npos)
+      continue; // NAME decode_ROLE grid G block B: see --model
     if (!(fields >> kernel.name >> kernel.kind >> kernel.m >> kernel.n >>
           kernel.k >> kernel.group >> gridWord >> kernel.grid >> blockWord >>
           kernel.block) ||
         gridWord != "grid" || blockWord != "block" || (fields >> extra))
       fail(path + ":" + std::to_string(number) +
            ": expected NAME KIND M N K G grid GRID block BLOCK");
+    // A decoder's step is checked whole, through an artefact (--model).
+    if (kernel.kind.rfind("decode_", 0) == 0)
+      continue;
     if (kernel.kind != "gemv_w4" && kernel.kind != "mma_w4" &&
         kernel.kind != "mma_w8a8")
       fail(path + ":" + std::to_string(number) + ": unknown kernel kind '" +
@@ -271,9 +279,57 @@ bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
   return compare(kernel, seed, y, reference);
 }
 
+/// Runs a GPU artefact's decode step on the GPU and on the host reference
+/// (lowbit_open_on "reference": the same step in f32 with the same f16
+/// roundings) over `steps` seeded tokens and compares every step's logits:
+/// the largest difference relative to the largest reference logit must be
+/// within `bound`, and no logit may be NaN (the runtime poisons its buffers
+/// with NaN when it opens the model).
+bool checkModel(const std::string &dir, int64_t steps, double bound) {
+  lowbit_model *gpu = nullptr, *host = nullptr;
+  if (lowbit_open_on(dir.c_str(), "cuda", &gpu) != LOWBIT_OK)
+    fail(dir + " on the GPU: " + lowbit_last_error());
+  if (lowbit_open_on(dir.c_str(), "reference", &host) != LOWBIT_OK)
+    fail(dir + " on the reference: " + lowbit_last_error());
+  const int64_t vocab = lowbit_vocab_size(gpu);
+  steps = std::min(steps, lowbit_context_length(gpu));
+  std::vector<float> got(vocab), want(vocab);
+  std::mt19937_64 rng(7);
+  double worst = 0;
+  int64_t agree = 0;
+  bool finite = true;
+  for (int64_t step = 0; step < steps; ++step) {
+    int32_t token = int32_t(rng() % uint64_t(vocab));
+    if (lowbit_forward(gpu, &token, 1, got.data()) != LOWBIT_OK)
+      fail(dir + " on the GPU: " + lowbit_last_error());
+    if (lowbit_forward(host, &token, 1, want.data()) != LOWBIT_OK)
+      fail(dir + " on the reference: " + lowbit_last_error());
+    double largest = 0, difference = 0;
+    for (int64_t i = 0; i < vocab; ++i) {
+      finite = finite && std::isfinite(got[i]);
+      largest = std::max(largest, std::fabs(double(want[i])));
+      difference = std::max(difference, std::fabs(double(got[i]) - want[i]));
+    }
+    worst = std::max(worst, difference / std::max(largest, 1e-30));
+    agree += std::max_element(got.begin(), got.end()) - got.begin() ==
+             std::max_element(want.begin(), want.end()) - want.begin();
+  }
+  lowbit_close(gpu);
+  lowbit_close(host);
+  bool ok = finite && worst <= bound;
+  std::printf("%s model %s: %lld steps, max |gpu - reference| / max "
+              "|reference| = %.2e (bound %.0e), same top token %lld/%lld%s\n",
+              ok ? "PASS" : "FAIL", dir.c_str(), (long long)steps, worst, bound,
+              (long long)agree, (long long)steps,
+              finite ? "" : ", NaN or inf in the GPU's logits");
+  return ok;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  std::vector<std::string> models;
+  int64_t steps = 32;
   std::string dir;
   unsigned seeds = 2;
   for (int i = 1; i < argc; ++i) {
@@ -284,6 +340,13 @@ int main(int argc, char **argv) {
       if (*end || value < 1 || value > 100)
         fail("--seeds takes a count from 1 to 100");
       seeds = unsigned(value);
+    } else if (arg == "--model" && i + 1 < argc) {
+      models.push_back(argv[++i]);
+    } else if (arg == "--steps" && i + 1 < argc) {
+      char *end;
+      steps = std::strtol(argv[++i], &end, 10);
+      if (*end || steps < 1)
+        fail("--steps takes a positive count");
     } else if (!arg.empty() && arg[0] == '-') {
       fail("unknown option " + arg +
            "\nusage: lowbit-gpu-check DIR "
@@ -294,9 +357,17 @@ int main(int argc, char **argv) {
       fail("one directory expected\nusage: lowbit-gpu-check DIR [--seeds N]");
     }
   }
-  if (dir.empty())
+  if (dir.empty() && models.empty())
     fail("usage: lowbit-gpu-check DIR [--seeds N] (DIR written by "
-         "lowbit-gpu-kernels -o DIR)");
+         "lowbit-gpu-kernels -o DIR), or --model ARTEFACT... [--steps N] "
+         "(GPU artefacts from quant-compile --target cuda)");
+  if (dir.empty()) {
+    int passed = 0, failed = 0;
+    for (const std::string &model : models)
+      (checkModel(model, steps, 2e-2) ? passed : failed) += 1;
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+  }
   std::vector<Kernel> kernels = readManifest(dir);
   lowbit_cuda_module *module = nullptr;
   check(lowbit_cuda_load((dir + "/kernels.cubin").c_str(), 0, &module),

@@ -8,26 +8,28 @@
 //   lowbit-gpu-kernels --gemv 1x4096x4096g128 --mma 16x11008x4096g128 \
 //                      [--chip sm_90] -o DIR       # kernels.{mlir,ptx,cubin}
 //   lowbit-gpu-kernels --gemv 1x64x256g64 --emit mlir|ptx   # to stdout
+//   lowbit-gpu-kernels --decode dim=64,hidden=192,heads=8,kv_heads=4,\
+//                      vocab=512,context=512,group=64 --emit mlir
+//                                        # a decoder's step (DecodeKernels.h)
 //
 //===----------------------------------------------------------------------===//
 
+#include "lowbit/GPU/DecodeKernels.h"
 #include "lowbit/GPU/Kernels.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/Target/LLVM/NVVM/Target.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -50,6 +52,12 @@ static cl::list<std::string>
                cl::desc("W8A8 tensor-core matmul shapes as MxNxK, optionally "
                         "with wW (warps) and uU (unroll) (e.g. 16x4096x4096)"),
                cl::cat(category));
+static cl::opt<std::string> decodeSpec(
+    "decode",
+    cl::desc("Every kernel of a decoder's step: dim=D,hidden=F,heads=H,"
+             "kv_heads=KV,vocab=V,context=S[,head_dim=HD][,group=G (W4A16; "
+             "none: float16)][,eps=E]"),
+    cl::value_desc("key=value,..."), cl::cat(category));
 static cl::opt<int64_t>
     mmaWarps("mma-warps", cl::init(0),
              cl::desc("Warps of a tensor-core block, splitting K (1 to 32; "
@@ -146,6 +154,48 @@ static bool parseW8A8Shape(llvm::StringRef text, lbgpu::W8A8Shape &shape) {
                      });
 }
 
+/// Parses --decode's key=value list.
+static bool parseDecodeShape(llvm::StringRef text, lbgpu::DecodeShape &shape,
+                             std::string &problem) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ',');
+  int64_t headDim = 0;
+  for (llvm::StringRef field : fields) {
+    auto [key, value] = field.split('=');
+    if (key == "eps") {
+      double eps;
+      if (value.getAsDouble(eps) || eps <= 0) {
+        problem = "eps must be a positive number";
+        return false;
+      }
+      shape.normEps = float(eps);
+      continue;
+    }
+    int64_t *slot = llvm::StringSwitch<int64_t *>(key)
+                        .Case("dim", &shape.dim)
+                        .Case("hidden", &shape.hidden)
+                        .Case("heads", &shape.numHeads)
+                        .Case("kv_heads", &shape.numKvHeads)
+                        .Case("head_dim", &headDim)
+                        .Case("vocab", &shape.vocab)
+                        .Case("context", &shape.context)
+                        .Case("group", &shape.group)
+                        .Default(nullptr);
+    if (!slot || value.getAsInteger(10, *slot)) {
+      problem = ("'" + field +
+                 "' is not one of dim, hidden, heads, kv_heads, "
+                 "head_dim, vocab, context, group or eps with a number")
+                    .str();
+      return false;
+    }
+  }
+  if (shape.numKvHeads == 0)
+    shape.numKvHeads = shape.numHeads;
+  shape.headDim =
+      headDim ? headDim : (shape.numHeads ? shape.dim / shape.numHeads : 0);
+  return true;
+}
+
 static int writeFile(const llvm::Twine &path, llvm::StringRef data) {
   std::error_code error;
   llvm::raw_fd_ostream os(path.str(), error, llvm::sys::fs::OF_None);
@@ -165,8 +215,17 @@ int main(int argc, char **argv) {
     return fail("--emit must be mlir, ptx or all");
   if (emit == "all" && output.empty())
     return fail("-o DIR is required unless --emit is mlir or ptx");
-  if (gemvShapes.empty() && mmaShapes.empty() && w8a8Shapes.empty())
-    return fail("no kernels asked for: give --gemv, --mma or --w8a8 shapes");
+  if (gemvShapes.empty() && mmaShapes.empty() && w8a8Shapes.empty() &&
+      decodeSpec.empty())
+    return fail("no kernels asked for: give --gemv, --mma, --w8a8 or "
+                "--decode shapes");
+  std::optional<lbgpu::DecodeShape> decode;
+  if (!decodeSpec.empty()) {
+    std::string problem;
+    decode.emplace();
+    if (!parseDecodeShape(decodeSpec, *decode, problem))
+      return fail("--decode " + decodeSpec + ": " + problem);
+  }
   llvm::StringSet<> names;
   std::vector<lbgpu::GemvShape> shapes;
   for (const std::string &text : gemvShapes) {
@@ -198,18 +257,11 @@ int main(int argc, char **argv) {
       w8a8.push_back(shape);
   }
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllGPUToLLVMIRTranslations(registry);
-  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
-  MLIRContext context(registry);
-  LLVMInitializeNVPTXTarget();
-  LLVMInitializeNVPTXTargetInfo();
-  LLVMInitializeNVPTXTargetMC();
-  LLVMInitializeNVPTXAsmPrinter();
+  std::unique_ptr<MLIRContext> kernelContext = lbgpu::createKernelContext();
+  MLIRContext &context = *kernelContext;
 
-  auto module = lbgpu::buildKernels(context, shapes, mma, w8a8, chip);
+  auto module = lbgpu::buildKernels(context, shapes, mma, w8a8, chip,
+                                    decode ? &*decode : nullptr);
   if (!module)
     return fail(llvm::toString(module.takeError()));
   std::string ir;
@@ -254,6 +306,14 @@ int main(int argc, char **argv) {
                               lbgpu::w8a8KernelName(shape), shape.m, shape.n,
                               shape.k, shape.n / 16, 32 * shape.warps)
                     .str();
+  if (decode) {
+    lbgpu::DecodePlan plan = lbgpu::planDecode(*decode);
+    for (const auto &[role, launch] : plan.roles())
+      manifest +=
+          llvm::formatv("{0} decode_{1} grid {2} block {3}\n", launch->kernel,
+                        role, launch->grid, launch->block)
+              .str();
+  }
   if (int status = writeFile(output + "/kernels.mlir", ir))
     return status;
   if (int status = writeFile(output + "/kernels.ptx", *ptx))
@@ -266,7 +326,7 @@ int main(int argc, char **argv) {
   llvm::errs() << report;
   llvm::errs() << "wrote " << output << ": kernels.mlir, kernels.ptx, "
                << "kernels.cubin (" << cubin->size() << " bytes, " << chip
-               << "), kernels.txt (" << shapes.size() + mma.size() + w8a8.size()
+               << "), kernels.txt (" << llvm::StringRef(ir).count("gpu.func @")
                << " kernels)\n";
   return 0;
 }

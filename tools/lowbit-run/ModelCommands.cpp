@@ -15,6 +15,8 @@
 #include "lowbit-c/lowbit.h"
 #include "lowbit/Artefact/Compile.h"
 #include "lowbit/Artefact/Format.h"
+#include "lowbit/Import/Checkpoint.h"
+#include "lowbit/Import/Safetensors.h"
 #include "lowbit/Model/Calibration.h"
 #include "lowbit/Model/LlamaSession.h"
 #include "lowbit/Model/ModelFile.h"
@@ -194,8 +196,11 @@ struct OpenedArtefact {
 };
 
 static llvm::Error openArtefact(llvm::StringRef directory,
+                                llvm::StringRef device,
                                 OpenedArtefact &opened) {
-  if (lowbit_open(directory.str().c_str(), &opened.model) != LOWBIT_OK)
+  if (lowbit_open_on(directory.str().c_str(),
+                     device.empty() ? nullptr : device.str().c_str(),
+                     &opened.model) != LOWBIT_OK)
     return makeError(lowbit_last_error());
   llvm::SmallString<256> path(directory);
   llvm::sys::path::append(path, ::lowbit::artefact::kTokenizerFile);
@@ -275,7 +280,7 @@ static int generateTokens(const GenerateOptions &options,
 static int runGenerateArtefact(const GenerateOptions &options) {
   OpenedArtefact artefact;
   auto openStart = std::chrono::steady_clock::now();
-  if (llvm::Error error = openArtefact(options.model, artefact))
+  if (llvm::Error error = openArtefact(options.model, options.device, artefact))
     return fail(llvm::toString(std::move(error)));
   llvm::errs() << llvm::format("opened %s in %.2f s\n", options.model.c_str(),
                                secondsSince(openStart));
@@ -606,11 +611,85 @@ applyRecipe(MLIRContext &context, const QuantizeOptions &options,
   return std::move(*loaded);
 }
 
+/// The W4A16 group of a recipe the GPU kernels run: 0 for `none`
+/// (float16), G for `w4a16-rtn` (128) or `w4a16-rtn{group=G}`.
+static llvm::Expected<int64_t> cudaGroupOfRecipe(llvm::StringRef recipe) {
+  recipe = recipe.trim();
+  if (recipe == "none")
+    return 0;
+  if (recipe == "w4a16-rtn")
+    return 128;
+  int64_t group;
+  if (recipe.consume_front("w4a16-rtn{group=") && recipe.consume_back("}") &&
+      !recipe.trim().getAsInteger(10, group))
+    return group;
+  return makeError("--target cuda builds float16 (--recipe none) and W4A16 "
+                   "round-to-nearest (--recipe w4a16-rtn or "
+                   "'w4a16-rtn{group=G}') artefacts; '" +
+                   recipe + "' runs on the CPU targets only");
+}
+
+static int runCompileCuda(const QuantizeOptions &options) {
+  if (!options.stats.empty() || !options.calibrationText.empty())
+    return fail("--target cuda: its recipes need no calibration (drop "
+                "--stats and --calib)");
+  auto group = cudaGroupOfRecipe(options.recipe);
+  if (!group)
+    return fail(llvm::toString(group.takeError()));
+  if (options.context < 1)
+    return fail("--ctx must be at least 1");
+  auto start = std::chrono::steady_clock::now();
+  llvm::StringRef model = options.model;
+  ::lowbit::LlamaCheckpoint checkpoint;
+  if (model.ends_with(".mlirbc") || model.ends_with(".mlir")) {
+    return fail("--target cuda compiles a checkpoint (GGUF, llama2.c or "
+                "safetensors), not LowBit IR: " +
+                model);
+  } else if (model.ends_with(".json")) {
+    // A config.json alone: the shapes of a model, for speed runs.
+    if (!options.randomSeed)
+      return fail(model + " is a config without weights: give "
+                          "--random-weights SEED for a speed run");
+    auto text = llvm::MemoryBuffer::getFile(model);
+    if (!text)
+      return fail(model + ": " + text.getError().message());
+    auto config = ::lowbit::parseHfLlamaConfig((*text)->getBuffer(), model);
+    if (!config)
+      return fail(llvm::toString(config.takeError()));
+    checkpoint.config = *config;
+  } else {
+    llvm::errs() << "loading " << model << "\n";
+    auto loaded = ::lowbit::readCheckpoint(model);
+    if (!loaded)
+      return fail(llvm::toString(loaded.takeError()));
+    checkpoint = std::move(*loaded);
+  }
+  CudaArtefactOptions cuda;
+  cuda.chip = options.chip;
+  cuda.group = *group;
+  cuda.context = options.context;
+  cuda.randomSeed = options.randomSeed;
+  if (llvm::Error error =
+          compileCudaArtefact(checkpoint, options.output, cuda, llvm::errs()))
+    return fail(llvm::toString(std::move(error)));
+  llvm::outs() << llvm::format("compiled %s with %s for cuda (%s) into %s in "
+                               "%.1f s\n",
+                               options.model.c_str(), options.recipe.c_str(),
+                               options.chip.c_str(), options.output.c_str(),
+                               secondsSince(start));
+  return 0;
+}
+
 int ::lowbit::run::runCompile(MLIRContext &context,
                              const QuantizeOptions &options,
                              llvm::StringRef target) {
   if (llvm::Error error = checkArtefactTarget(target))
     return fail(llvm::toString(std::move(error)));
+  if (target == "cuda")
+    return runCompileCuda(options);
+  if (options.randomSeed)
+    return fail("--random-weights: only GPU artefacts (--target cuda) draw "
+                "their weights at run time");
   llvm::SmallString<256> stats(options.output);
   llvm::sys::path::append(stats, "calibration.stats.mlirbc");
   if (!options.calibrationText.empty())

@@ -7,6 +7,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct QuantizeOptions {
   int64_t context = 512;
   std::vector<int64_t> entries = {1, 64};
   unsigned optLevel = 2;
+  // --target cuda only.
+  std::string chip = "sm_90";
+  std::optional<uint64_t> randomSeed; // no weights: drawn by the runtime
 };
 
 struct GenerateOptions {
@@ -39,6 +43,7 @@ struct GenerateOptions {
   uint64_t seed = 0;
   double temperature = 0.0; // 0: greedy
   bool ignoreEos = false;   // decode exactly `tokens` tokens
+  std::string device; // artefacts: "" (their target), cpu, cuda, reference
   int64_t context = 0;      // 0: the model's, at most 2048
   unsigned optLevel = 2;
   bool fuse = true; // lowbit-to-llvm's kernel fusion

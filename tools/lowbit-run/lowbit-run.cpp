@@ -177,6 +177,11 @@ static cl::opt<unsigned> optLevel("O", cl::init(2),
                                   cl::sub(perplexityCommand),
                                   cl::sub(calibrateCommand),
                                   cl::sub(quantizeCommand));
+static cl::opt<std::string> device(
+    "device",
+    cl::desc("Where an artefact runs: its own target by default; "
+             "'reference' runs a GPU artefact's step on the host, in f32"),
+    cl::cat(runCategory), cl::sub(generateCommand));
 static cl::opt<bool> fuse(
     "fuse", cl::init(true),
     cl::desc("Fuse kernels (SwiGLU pairs of low-bit layers into one gated "
@@ -544,6 +549,7 @@ int main(int argc, char **argv) {
     options.context = contextLength;
     options.optLevel = optLevel;
     options.fuse = fuse;
+    options.device = device;
     options.repack = repack;
     return ::lowbit::run::runGenerate(context, options);
   }

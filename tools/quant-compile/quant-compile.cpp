@@ -1,7 +1,7 @@
 //===- quant-compile.cpp - Compile a model ahead of time ------------------===//
 //
 //   quant-compile MODEL --recipe NAME [--stats S | --calib TEXT]
-//                 [--target x86-64|x86-64-avx512|host] -o DIR
+//                 [--target x86-64|x86-64-avx512|host|cuda] -o DIR
 //
 // Imports MODEL (GGUF, llama2.c, safetensors or LowBit IR), applies the
 // quantization recipe (`none` keeps it float) and writes an artefact into
@@ -40,8 +40,19 @@ static cl::opt<std::string> recipe(
     cl::cat(category));
 static cl::opt<std::string>
     target("target", cl::init("host"),
-           cl::desc("x86-64 (AVX2), x86-64-avx512, or host (this CPU)"),
+           cl::desc("x86-64 (AVX2), x86-64-avx512, host (this CPU), or cuda "
+                    "(NVIDIA GPUs; recipes none and w4a16-rtn)"),
            cl::cat(category));
+static cl::opt<std::string> chip("chip", cl::init("sm_90"),
+                                 cl::desc("The GPU of --target cuda (sm_80, "
+                                          "sm_90, ...)"),
+                                 cl::cat(category));
+static cl::opt<int64_t> randomWeights(
+    "random-weights", cl::init(-1),
+    cl::desc("--target cuda: write no weights; the runtime draws them from "
+             "this seed (speed runs of models too large to ship; MODEL may "
+             "then be a config.json)"),
+    cl::value_desc("seed"), cl::cat(category));
 // LLVM owns the global -stats flag: --stats is spelled --calibration-stats
 // here and renamed before parsing.
 static cl::opt<std::string> stats(
@@ -99,6 +110,9 @@ int main(int argc, char **argv) {
   options.output = output;
   options.samples = samples;
   options.context = contextLength;
+  options.chip = chip;
+  if (randomWeights >= 0)
+    options.randomSeed = uint64_t(randomWeights);
   if (!entryTokens.empty())
     options.entries.assign(entryTokens.begin(), entryTokens.end());
   return ::lowbit::run::runCompile(context, options, target);

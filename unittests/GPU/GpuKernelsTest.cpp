@@ -51,6 +51,21 @@ TEST(GpuLayoutTest, KernelDecodeRecoversTheCodes) {
         }
 }
 
+// The host reference of GPU artefacts reads W4 weights back out of the
+// tensor-core layout: unpacking inverts packing for every code, on a shape
+// of several row tiles and steps.
+TEST(GpuLayoutTest, UnpackInvertsTheTensorCorePacking) {
+  const int64_t n = 48, k = 192;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> code(-8, 7);
+  std::vector<int8_t> codes(n * k);
+  for (int8_t &c : codes)
+    c = int8_t(code(rng));
+  std::vector<uint32_t> words = packW4ForMma(codes, n, k);
+  ASSERT_EQ(words.size(), size_t(n * k / 8));
+  EXPECT_EQ(unpackW4FromMma(words, n, k), codes);
+}
+
 // Runs the tensor-core kernel's arithmetic on the CPU, lane by lane: the
 // decode of each lane's words (masks, the f16 1024, biases 1032 and 1152),
 // the B fragments from its two 16-byte activation loads, the fragments put

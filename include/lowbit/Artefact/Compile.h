@@ -4,14 +4,18 @@
 #define LOWBIT_ARTEFACT_COMPILE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace lowbit {
 class Tokenizer;
-}
+struct LlamaCheckpoint;
+} // namespace lowbit
 
 namespace mlir::lowbit {
 
@@ -20,6 +24,19 @@ struct ArtefactOptions {
   std::string target = "host";
   unsigned optLevel = 2;
 };
+
+/// One weight of an artefact's weights.bin: its name and bytes.
+struct ArtefactWeight {
+  std::string name;
+  llvm::ArrayRef<char> bytes;
+};
+
+/// Writes `contents` to the artefact's file `path`.
+llvm::Error writeArtefactFile(llvm::StringRef path, llvm::StringRef contents);
+
+/// Writes `weights` as a weight file (lowbit/Artefact/Format.h) at `path`.
+llvm::Error writeWeightFile(llvm::StringRef path,
+                            llvm::ArrayRef<ArtefactWeight> weights);
 
 /// Whether `target` names an artefact target (checked before any work).
 llvm::Error checkArtefactTarget(llvm::StringRef target);
@@ -34,6 +51,26 @@ llvm::Error compileArtefact(ModuleOp module,
                             llvm::StringRef directory,
                             const ArtefactOptions &options,
                             llvm::raw_ostream &log);
+
+struct CudaArtefactOptions {
+  std::string chip = "sm_90";
+  /// 0: float16 weights; otherwise W4A16 round-to-nearest, groups of this.
+  int64_t group = 0;
+  /// Positions of the KV cache.
+  int64_t context = 512;
+  /// Speed runs: no weight file; the runtime draws the weights from this.
+  std::optional<uint64_t> randomSeed;
+};
+
+/// Writes a GPU artefact of `model` into `directory` (Format.h): the decode
+/// step's kernels generated for its extents and assembled into one cubin,
+/// its weights converted (f16) or quantized (W4A16) into the kernels'
+/// layouts, the manifest and the tokenizer (when the checkpoint has one).
+/// With a random seed only the model's config is read.
+llvm::Error compileCudaArtefact(const ::lowbit::LlamaCheckpoint &model,
+                                llvm::StringRef directory,
+                                const CudaArtefactOptions &options,
+                                llvm::raw_ostream &log);
 
 } // namespace mlir::lowbit
 

@@ -12,6 +12,22 @@
 //                 every weight) and the weights at page-aligned offsets, so
 //                 that the file is mapped rather than read.
 //   tokenizer.bin the tokenizer, serialized (for lowbit-run).
+// A GPU artefact (target cuda) holds kernels.cubin in place of model.so,
+// and its manifest describes the decoder its kernels run instead of entry
+// points (see lowbit/GPU/DecodeKernels.h for the step):
+//   decoder       dim hidden heads kv_heads head_dim vocab_rows layers: the
+//                 kernels' extents (hidden and vocab_rows padded to what the
+//                 kernels take; the padding's weights are zero)
+//   norm_eps, rope_theta, chip
+//   weights       f16, or w4 G (W4A16, groups of G)
+//   random        SEED: no weights.bin; the runtime draws the weights from
+//                 SEED (for speed runs of models too large to ship)
+//   kernel        ROLE NAME GRID BLOCK, one line a role of the step
+// Its weights: token_embd (f16 [vocab_rows, dim]), output_norm and each
+// layer's blk.L.attn_norm and blk.L.ffn_norm (f32 [dim]), and the matmuls
+// blk.L.qkv, blk.L.attn_out, blk.L.gate_up, blk.L.ffn_down and output:
+// f16 [N, K], or W4 words in packW4ForMma's layout with NAME.scales (f16
+// [N, K / G]). A float16 output tied to the embedding is not stored twice.
 // Both the writer (quant-compile) and the reader (liblowbit, which has no
 // LLVM) include this header only.
 //
@@ -27,6 +43,7 @@ namespace lowbit::artefact {
 
 inline constexpr char kManifestFile[] = "manifest.txt";
 inline constexpr char kLibraryFile[] = "model.so";
+inline constexpr char kKernelsFile[] = "kernels.cubin";
 inline constexpr char kWeightsFile[] = "weights.bin";
 inline constexpr char kTokenizerFile[] = "tokenizer.bin";
 inline constexpr char kManifestMagic[] = "lowbit-artefact";

@@ -28,6 +28,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -140,13 +141,21 @@ void emitW8A8Kernel(OpBuilder &builder, Location loc, const W8A8Shape &shape);
 /// insertion point (inside a gpu.module).
 void emitMmaKernel(OpBuilder &builder, Location loc, const MmaShape &shape);
 
-/// The GEMV kernels of `gemv` and the tensor-core kernels of `mma` and
-/// `w8a8` as a gpu.module @lowbit_kernels (with an #nvvm.target for `chip`)
-/// inside a gpu.container_module.
+struct DecodeShape;
+
+/// A context that can lower the kernels to PTX: every dialect with its
+/// extensions, the NVVM target and the GPU-to-LLVM-IR translations, with
+/// LLVM's NVPTX backend initialized.
+std::unique_ptr<MLIRContext> createKernelContext();
+
+/// The GEMV kernels of `gemv`, the tensor-core kernels of `mma` and `w8a8`,
+/// and with `decode` every kernel of that decoder's step (DecodeKernels.h),
+/// as a gpu.module @lowbit_kernels (with an #nvvm.target for `chip`) inside
+/// a gpu.container_module.
 llvm::Expected<OwningOpRef<ModuleOp>>
 buildKernels(MLIRContext &context, llvm::ArrayRef<GemvShape> gemv,
              llvm::ArrayRef<MmaShape> mma, llvm::ArrayRef<W8A8Shape> w8a8,
-             llvm::StringRef chip);
+             llvm::StringRef chip, const DecodeShape *decode = nullptr);
 
 /// Lowers a module built by buildKernels to PTX through upstream's
 /// gpu-lower-to-nvvm pipeline (bare-pointer kernel arguments).

@@ -27,6 +27,10 @@ std::vector<uint32_t> packW4ForGpu(const std::vector<int8_t> &codes, int64_t n,
 std::vector<uint32_t> packW4ForMma(const std::vector<int8_t> &codes, int64_t n,
                                    int64_t k);
 
+/// The row-major codes ([N, K], in [-8, 7]) of packW4ForMma's words.
+std::vector<int8_t> unpackW4FromMma(const std::vector<uint32_t> &words,
+                                    int64_t n, int64_t k);
+
 /// Repacks row-major int8 weights ([N, K]) into the W8A8 tensor-core
 /// kernel's layout: words [N / 16][K / 64][2 k-tiles][32 lanes][4].
 std::vector<uint32_t> packW8ForMma(const std::vector<int8_t> &codes, int64_t n,
