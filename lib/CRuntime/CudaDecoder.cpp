@@ -154,10 +154,10 @@ lowbit_status CudaDecoder::open(const DecoderWeights &weights,
                     : add("add_norm", {h, delta, weightOf[p + "attn_norm"], xn},
                           error)) &&
             matmul("qkv", p + "qkv", xn, qkv) &&
-            add("rope", {qkv, ropeBuffer, stepBuffer, layerKeys, layerValues},
-                error) &&
             add("attention",
-                {qkv, layerKeys, layerValues, stepBuffer, attention}, error) &&
+                {qkv, ropeBuffer, layerKeys, layerValues, stepBuffer,
+                 attention},
+                error) &&
             matmul("attn_out", p + "attn_out", attention, delta) &&
             add("add_norm", {h, delta, weightOf[p + "ffn_norm"], xn}, error) &&
             matmul("gate_up", p + "gate_up", xn, gu) &&

@@ -222,11 +222,11 @@ lowbit_status lowbit_model::readManifest() {
     decoder.directory = directory;
     decoder.vocab = vocab;
     decoder.context = context;
-    if (!vocab || !context || !decoder.dim || decoder.kernels.size() < 11)
+    if (!vocab || !context || !decoder.dim || decoder.kernels.size() < 10)
       return failWith(LOWBIT_ERROR_FORMAT,
                       path + ": incomplete (a GPU artefact needs vocab, "
                              "context, decoder, weights and a kernel for each "
-                             "of the 11 roles of the step)");
+                             "of the 10 roles of the step)");
     if (vocab > decoder.vocabRows)
       return failWith(LOWBIT_ERROR_FORMAT,
                       path + ": the decoder has fewer vocabulary rows than "

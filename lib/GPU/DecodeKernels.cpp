@@ -43,7 +43,7 @@ static std::vector<Linear> linears(const DecodeShape &s) {
 /// Threads of the attention kernel's block (one block a head; its warps
 /// split the positions) and the rows each lane has in flight.
 constexpr int64_t kAttentionThreads = 512;
-constexpr int64_t kAttentionUnroll = 2;
+constexpr int64_t kAttentionUnroll = 4;
 /// The largest head dim: 32 lanes of 4 channels.
 constexpr int64_t kMaxHeadDim = 128;
 constexpr int64_t kElementwiseThreads = 256;
@@ -140,7 +140,6 @@ DecodePlan mlir::lowbit::gpu::planDecode(const DecodeShape &s) {
   const int64_t normThreads = s.dim / normChannelsPerThread(s.dim);
   plan.norm = {"lb_rmsnorm", 1, normThreads};
   plan.addNorm = {"lb_add_rmsnorm", 1, normThreads};
-  plan.rope = elementwise("lb_rope_cache", s.dim / 2 + s.getKvDim());
   plan.attention = {"lb_attention", s.numHeads, kAttentionThreads};
   plan.siluMul = elementwise("lb_silu_mul", s.hidden);
   llvm::StringSet<> built;
@@ -166,11 +165,11 @@ DecodePlan mlir::lowbit::gpu::planDecode(const DecodeShape &s) {
 
 std::vector<std::pair<std::string, const DecodeLaunch *>>
 DecodePlan::roles() const {
-  return {
-      {"embed", &embed},      {"norm", &norm},      {"add_norm", &addNorm},
-      {"qkv", &qkv},          {"rope", &rope},      {"attention", &attention},
-      {"attn_out", &attnOut}, {"gate_up", &gateUp}, {"silu_mul", &siluMul},
-      {"ffn_down", &ffnDown}, {"head", &head}};
+  return {{"embed", &embed},         {"norm", &norm},
+          {"add_norm", &addNorm},    {"qkv", &qkv},
+          {"attention", &attention}, {"attn_out", &attnOut},
+          {"gate_up", &gateUp},      {"silu_mul", &siluMul},
+          {"ffn_down", &ffnDown},    {"head", &head}};
 }
 
 //===----------------------------------------------------------------------===//
@@ -424,78 +423,65 @@ ${WRITES}      }
        {"N", std::to_string(g.n)}});
 }
 
-/// Rotates q in place and writes the rotated k and v at the step's position
-/// of the caches. Pair p of [q; k; v] is elements (2p, 2p + 1) of qkv and
-/// pair p mod headDim/2 of its head; v pairs rotate by the angle 0. The
-/// table holds cos and sin of each pair's angle at each position.
-static void writeRope(llvm::raw_ostream &os, const DecodeShape &s) {
-  os << substitute(
-      R"(    gpu.func @lb_rope_cache(%qkv: memref<${QKV}xf16>, %rope: memref<${S}x${HD}xf32>, %step: memref<2xi32>, %kc: memref<${S}x${KV}xf16>, %vc: memref<${S}x${KV}xf16>) kernel attributes {known_block_size = array<i32: 256, 1, 1>} {
-${PROLOGUE}      %c256 = arith.constant 256 : index
-      %qPairs = arith.constant ${QP} : index
-      %qkPairs = arith.constant ${QKP} : index
-      %pairs = arith.constant ${PAIRS} : index
-      %headPairs = arith.constant ${HP} : index
-      %one = arith.constant 1.0 : f32
-      %base = arith.muli %bid, %c256 : index
-      %p = arith.addi %base, %tid : index
-      %inRange = arith.cmpi ult, %p, %pairs : index
-      scf.if %inRange {
-        %pos32 = memref.load %step[%c1] : memref<2xi32>
-        %pos = arith.index_cast %pos32 : i32 to index
-        %e0 = arith.muli %p, %c2 : index
-        %e1 = arith.addi %e0, %c1 : index
-        %j = arith.remui %p, %headPairs : index
-        %j0 = arith.muli %j, %c2 : index
-        %j1 = arith.addi %j0, %c1 : index
-        %rotates = arith.cmpi ult, %p, %qkPairs : index
-        %tableCos = memref.load %rope[%pos, %j0] : memref<${S}x${HD}xf32>
-        %tableSin = memref.load %rope[%pos, %j1] : memref<${S}x${HD}xf32>
-        %cos = arith.select %rotates, %tableCos, %one : f32
-        %sin = arith.select %rotates, %tableSin, %zero : f32
-        %ah = memref.load %qkv[%e0] : memref<${QKV}xf16>
-        %bh = memref.load %qkv[%e1] : memref<${QKV}xf16>
-        %a = arith.extf %ah : f16 to f32
-        %b = arith.extf %bh : f16 to f32
-        %ac = arith.mulf %a, %cos : f32
-        %bs = arith.mulf %b, %sin : f32
-        %as = arith.mulf %a, %sin : f32
-        %bc = arith.mulf %b, %cos : f32
-        %r0 = arith.subf %ac, %bs : f32
-        %r1 = arith.addf %as, %bc : f32
-        %h0 = arith.truncf %r0 : f32 to f16
-        %h1 = arith.truncf %r1 : f32 to f16
-        %isQ = arith.cmpi ult, %p, %qPairs : index
-        scf.if %isQ {
-          memref.store %h0, %qkv[%e0] : memref<${QKV}xf16>
-          memref.store %h1, %qkv[%e1] : memref<${QKV}xf16>
-        } else {
-          // k pairs go to the key cache, v pairs to the value cache.
-          %cacheBase = arith.select %rotates, %qPairs, %qkPairs : index
-          %pc = arith.subi %p, %cacheBase : index
-          %c0c = arith.muli %pc, %c2 : index
-          %c1c = arith.addi %c0c, %c1 : index
-          scf.if %rotates {
-            memref.store %h0, %kc[%pos, %c0c] : memref<${S}x${KV}xf16>
-            memref.store %h1, %kc[%pos, %c1c] : memref<${S}x${KV}xf16>
-          } else {
-            memref.store %h0, %vc[%pos, %c0c] : memref<${S}x${KV}xf16>
-            memref.store %h1, %vc[%pos, %c1c] : memref<${S}x${KV}xf16>
-          }
-        }
-      }
-      gpu.return
-    }
-)",
-      {{"PROLOGUE", kPrologue},
-       {"QKV", std::to_string(s.getQkvDim())},
-       {"S", std::to_string(s.context)},
-       {"HD", std::to_string(s.headDim)},
-       {"KV", std::to_string(s.getKvDim())},
-       {"QP", std::to_string(s.dim / 2)},
-       {"QKP", std::to_string(s.dim / 2 + s.getKvDim() / 2)},
-       {"PAIRS", std::to_string(s.getQkvDim() / 2)},
-       {"HP", std::to_string(s.headDim / 2)}});
+/// RoPE of a lane's fragment `value` (f16, `cpl` channels starting at an
+/// even channel, or one channel whose pair is in the neighbouring lane) by
+/// %angles (cos, sin of each pair, interleaved as in the table): x cos +
+/// swap(x) sin (-1, +1, ...). The result, rounded to f16 as the cache holds
+/// it, is %<name>Rounded.
+static std::string rotateFragment(llvm::StringRef value, llvm::StringRef name,
+                                  int64_t cpl) {
+  std::string vf = llvm::formatv("vector<{0}xf32>", cpl);
+  std::string vh = llvm::formatv("vector<{0}xf16>", cpl);
+  std::string text = llvm::formatv(
+      "      %{0}F = arith.extf {1} : {2} to {3}\n", name, value, vh, vf);
+  auto mask = [&](auto element) {
+    std::string list;
+    for (int64_t i = 0; i < cpl; ++i)
+      list += (i ? ", " : "") + std::to_string(element(i));
+    return list;
+  };
+  if (cpl == 1) {
+    // The pair's other channel is in lane ^ 1; even lanes subtract.
+    text += llvm::formatv(
+        "      %{0}S = vector.extract %{0}F[0] : f32 from {1}\n"
+        "      %{0}P, %{0}Ok = gpu.shuffle xor %{0}S, %o1, %width : f32\n"
+        "      %{0}Swap = vector.broadcast %{0}P : f32 to {1}\n"
+        "      %{0}Parity = arith.remui %lane, %c2 : index\n"
+        "      %{0}Odd = arith.cmpi eq, %{0}Parity, %c1 : index\n"
+        "      %{0}PairBase = arith.subi %channel, %{0}Parity : index\n"
+        "      %{0}SinIndex = arith.addi %{0}PairBase, %c1 : index\n"
+        "      %{0}C = memref.load %rope[%last, %{0}PairBase] : "
+        "memref<${{S}x${{HD}xf32>\n"
+        "      %{0}N = memref.load %rope[%last, %{0}SinIndex] : "
+        "memref<${{S}x${{HD}xf32>\n"
+        "      %{0}NegN = arith.negf %{0}N : f32\n"
+        "      %{0}Sn = arith.select %{0}Odd, %{0}N, %{0}NegN : f32\n"
+        "      %{0}Cos = vector.broadcast %{0}C : f32 to {1}\n"
+        "      %{0}Sin = vector.broadcast %{0}Sn : f32 to {1}\n",
+        name, vf);
+  } else {
+    text += llvm::formatv(
+        "      %{0}Swap = vector.shuffle %{0}F, %{0}F [{2}] : {1}, {1}\n"
+        "      %{0}Cos = vector.shuffle %angles, %angles [{3}] : {1}, {1}\n"
+        "      %{0}SinU = vector.shuffle %angles, %angles [{4}] : {1}, {1}\n"
+        "      %{0}Signs = arith.constant dense<[{5}]> : {1}\n"
+        "      %{0}Sin = arith.mulf %{0}SinU, %{0}Signs : {1}\n",
+        name, vf, mask([](int64_t i) { return i ^ 1; }),
+        mask([](int64_t i) { return i & ~int64_t(1); }),
+        mask([](int64_t i) { return i | 1; }), [&] {
+          std::string signs;
+          for (int64_t i = 0; i < cpl; ++i)
+            signs += std::string(i ? ", " : "") + (i % 2 ? "1.0" : "-1.0");
+          return signs;
+        }());
+  }
+  text +=
+      llvm::formatv("      %{0}Xc = arith.mulf %{0}F, %{0}Cos : {1}\n"
+                    "      %{0}Xs = arith.mulf %{0}Swap, %{0}Sin : {1}\n"
+                    "      %{0}Rot = arith.addf %{0}Xc, %{0}Xs : {1}\n"
+                    "      %{0}Rounded = arith.truncf %{0}Rot : {1} to {2}\n",
+                    name, vf, vh);
+  return text;
 }
 
 /// One block a query head, its warps strided over positions. A position's
@@ -545,7 +531,9 @@ static void writeAttention(llvm::raw_ostream &os, const DecodeShape &s) {
   std::string m = "%m";
   for (int64_t u = 0; u < unroll; ++u) {
     scoreBody += llvm::formatv(
-        "        %kf{0} = arith.extf %k{0} : {1} to {2}\n"
+        "        %kl{0} = arith.extf %k{0} : {1} to {2}\n"
+        "        %now{0} = arith.cmpi eq, %tc{0}, %last : index\n"
+        "        %kf{0} = arith.select %now{0}, %kNow, %kl{0} : {2}\n"
         "        %qk{0} = arith.mulf %qf, %kf{0} : {2}\n"
         "        %d{0}_{3} = vector.reduction <add>, %qk{0} : {2} into f32\n",
         u, frag, fragF, lanesPerRow);
@@ -584,7 +572,9 @@ static void writeAttention(llvm::raw_ostream &os, const DecodeShape &s) {
     valueBody += llvm::formatv(
         "        %pz{0} = arith.select %valid{0}, %p{0}, %zero : f32\n"
         "        %pb{0} = vector.broadcast %pz{0} : f32 to {1}\n"
-        "        %vf{0} = arith.extf %v{0} : {2} to {1}\n"
+        "        %vl{0} = arith.extf %v{0} : {2} to {1}\n"
+        "        %vnow{0} = arith.cmpi eq, %tc{0}, %last : index\n"
+        "        %vf{0} = arith.select %vnow{0}, %vNow, %vl{0} : {1}\n"
         "        %pv{0} = arith.mulf %pb{0}, %vf{0} : {1}\n"
         "        %a{0} = arith.addf {3}, %pv{0} : {1}\n",
         u, fragF, frag, acc);
@@ -593,7 +583,7 @@ static void writeAttention(llvm::raw_ostream &os, const DecodeShape &s) {
   valueBody += "        scf.yield " + acc + " : " + fragF + "\n";
 
   os << substitute(
-      R"(    gpu.func @lb_attention(%qkv: memref<${QKV}xf16>, %kc: ${KVT}, %vc: ${KVT}, %step: memref<2xi32>, %out: memref<${D}xf16>) workgroup(%scores: ${SCORES}, %redMax: ${RED}, %redSum: ${RED}, %part: ${PART}) kernel attributes {known_block_size = array<i32: ${THREADS}, 1, 1>} {
+      R"(    gpu.func @lb_attention(%qkv: memref<${QKV}xf16>, %rope: memref<${S}x${HD}xf32>, %kc: ${KVT}, %vc: ${KVT}, %step: memref<2xi32>, %out: memref<${D}xf16>) workgroup(%scores: ${SCORES}, %redMax: ${RED}, %redSum: ${RED}, %part: ${PART}) kernel attributes {known_block_size = array<i32: ${THREADS}, 1, 1>} {
 ${PROLOGUE}      %cThreads = arith.constant ${THREADS} : index
       %cHD = arith.constant ${HD} : index
       %cGroup = arith.constant ${GROUP} : index
@@ -622,7 +612,28 @@ ${PROLOGUE}      %cThreads = arith.constant ${THREADS} : index
 ${ROW_BASES}      %qi = arith.addi %qBase, %channel : index
       %ki = arith.addi %kBase, %channel : index
       %q = vector.load %qkv[%qi] : memref<${QKV}xf16>, ${FRAG}
-      %qf = arith.extf %q : ${FRAG} to ${FRAGF}
+      %kNowOffset = arith.constant ${D} : index
+      %vNowOffset = arith.constant ${DKV} : index
+      %kNowIndex = arith.addi %ki, %kNowOffset : index
+      %vNowIndex = arith.addi %ki, %vNowOffset : index
+      %kNowHalf = vector.load %qkv[%kNowIndex] : memref<${QKV}xf16>, ${FRAG}
+      %vNowHalf = vector.load %qkv[%vNowIndex] : memref<${QKV}xf16>, ${FRAG}
+      %angles = vector.load %rope[%last, %channel] : memref<${S}x${HD}xf32>, ${FRAGF}
+${ROTATE_Q}${ROTATE_K}      %qf = arith.extf %qRounded : ${FRAG} to ${FRAGF}
+      %kNow = arith.extf %kRounded : ${FRAG} to ${FRAGF}
+      %vNow = arith.extf %vNowHalf : ${FRAG} to ${FRAGF}
+      // The first query head of each KV head stores the position's key and
+      // value; the others take them from registers like this block.
+      %headOfGroup = arith.remui %bid, %cGroup : index
+      %firstHead = arith.cmpi eq, %headOfGroup, %c0 : index
+      %firstWarp = arith.cmpi eq, %warp, %c0 : index
+      %firstRow = arith.cmpi eq, %row, %c0 : index
+      %writesA = arith.andi %firstHead, %firstWarp : i1
+      %writes = arith.andi %writesA, %firstRow : i1
+      scf.if %writes {
+        vector.store %kRounded, %kc[%last, %ki] : ${KVT}, ${FRAG}
+        vector.store %vNowHalf, %vc[%last, %ki] : ${KVT}, ${FRAG}
+      }
       %localMax = scf.for %trip0 = %c0 to %n step %cTrip iter_args(%m = %negInf) -> (f32) {
 ${SCORE_BODY}      }
 ${REDUCE_MAX}      %localSum = scf.for %t = %tid to %n step %cThreads iter_args(%a = %zero) -> (f32) {
@@ -657,6 +668,10 @@ ${VALUE_BODY}      }
 )",
       {{"PROLOGUE", kPrologue},
        {"SCORE_BODY", scoreBody},
+       {"ROTATE_Q", rotateFragment("%q", "q", cpl)},
+       {"ROTATE_K", rotateFragment("%kNowHalf", "k", cpl)},
+       {"DKV", std::to_string(s.dim + s.getKvDim())},
+       {"S", std::to_string(s.context)},
        {"VALUE_BODY", valueBody},
        {"ROW_BASES", rowBases},
        {"REDUCE_MAX",
@@ -721,7 +736,6 @@ void mlir::lowbit::gpu::writeDecodeKernels(llvm::raw_ostream &os,
   writeEmbed(os, shape);
   writeNorm(os, shape, /*add=*/false);
   writeNorm(os, shape, /*add=*/true);
-  writeRope(os, shape);
   writeAttention(os, shape);
   writeSiluMul(os, shape);
   for (const DenseGemvShape &dense : plan.dense)

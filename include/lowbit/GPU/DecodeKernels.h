@@ -8,8 +8,9 @@
 //   norm       xn = rmsnorm(h) * gamma                    (first layer)
 //   add_norm   h += f32(delta); xn = rmsnorm(h) * gamma   (the others)
 //   qkv        qkv = [Wq; Wk; Wv] xn                      (one matmul)
-//   rope       rotate q in place; k (rotated) and v into the KV cache
-//   attention  one block a query head over positions [0, pos]
+//   attention  one block a query head over positions [0, pos]: RoPE of its
+//              q and of the position's k in registers, the position's k
+//              and v written to the KV cache by its KV head's first block
 //   attn_out   delta = Wo attn
 //   gate_up    gu = [Wgate; Wup] xn                       (one matmul)
 //   silu_mul   act = silu(gate) * up
@@ -74,8 +75,8 @@ struct DecodeLaunch {
 
 /// The launches of a decode step by role, and the matmul kernels they need.
 struct DecodePlan {
-  DecodeLaunch embed, norm, addNorm, qkv, rope, attention, attnOut, gateUp,
-      siluMul, ffnDown, head;
+  DecodeLaunch embed, norm, addNorm, qkv, attention, attnOut, gateUp, siluMul,
+      ffnDown, head;
   std::vector<MmaShape> mma;
   std::vector<DenseGemvShape> dense;
   /// (role, launch) in the manifest's order.
