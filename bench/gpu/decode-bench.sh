@@ -34,7 +34,7 @@ for config in smollm2-135m llama-7b; do
     "$config-w4" --random-weights 1 --ctx 1024
 done
 
-check="$bin/lowbit-gpu-check --model $out/stories260k-f16 --model $out/stories260k-w4 --model $out/smollm2-135m-f16 --model $out/smollm2-135m-w4 --steps 40"
+check="$bin/lowbit-gpu-check --model $out/stories260k-f16 --model $out/stories260k-w4 --model $out/smollm2-135m-f16 --model $out/smollm2-135m-w4 --steps 300"
 bench="$bin/lowbit-bench-decode $out/smollm2-135m-f16 $out/smollm2-135m-w4 $out/llama-7b-f16 $out/llama-7b-w4 --tokens 256"
 if ! python3 -c 'import ctypes; ctypes.CDLL("libcuda.so.1")' 2> /dev/null; then
   echo "no CUDA driver here; on a GPU machine run:"
