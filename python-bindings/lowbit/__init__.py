@@ -48,15 +48,22 @@ def _find_tool(name):
 
 
 def compile(model, recipe, output, target="host", stats=None, calib=None,
-            ctx=512, entries=(1, 64)):
+            ctx=512, entries=(1, 64), chip=None, random_weights=None):
     """Compiles `model` with `recipe` (`none`: float) into the artefact
     directory `output`; returns `output`. Raises RuntimeError with
-    quant-compile's message on failure."""
+    quant-compile's message on failure. With target="cuda" the artefact
+    runs on an NVIDIA GPU (`chip`, default sm_90); `random_weights=SEED`
+    writes none and lets the runtime draw them (speed runs; `model` may then
+    be a config.json)."""
     command = [_find_tool("quant-compile"), str(model), "--recipe", recipe,
                "--target", target, "--ctx", str(ctx), "-o", str(output)]
     # GPU artefacts run one token a step: they have no entry points.
     if target != "cuda":
         command += ["--entries", ",".join(str(e) for e in entries)]
+    if chip:
+        command += ["--chip", str(chip)]
+    if random_weights is not None:
+        command += ["--random-weights", str(int(random_weights))]
     if stats:
         command += ["--stats", str(stats)]
     if calib:

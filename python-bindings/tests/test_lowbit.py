@@ -134,5 +134,15 @@ def test_gpu_artefact_reference_is_the_float_model(tmp_path):
             lowbit.Model(str(gpu))
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         lowbit.Model(str(gpu), device="tpu")
+    # A speed-run artefact: the weights drawn from a seed, on the reference
+    # the same for the same seed.
+    drawn = lowbit.compile(CHECKPOINT, "w4a16-rtn{group=64}", tmp_path / "drawn",
+                           target="cuda", ctx=16, random_weights=3)
+    assert not (drawn / "weights.bin").exists()
+    with lowbit.Model(str(drawn), device="reference") as first, \
+            lowbit.Model(str(drawn), device="reference") as second:
+        a, b = first.forward(tokens[:4]), second.forward(tokens[:4])
+    assert np.isfinite(a).all() and np.abs(a).max() > 0
+    np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="is a CPU artefact"):
         lowbit.Model(str(cpu), device="reference")
