@@ -32,10 +32,13 @@ for config in smollm2-135m llama-7b; do
     --random-weights 1 --ctx 1024
   compile "$root/bench/gpu/configs/$config.json" "w4a16-rtn{group=$group}" \
     "$config-w4" --random-weights 1 --ctx 1024
+  compile "$root/bench/gpu/configs/$config.json" \
+    "w4a16-rtn{group=$group head=w4}" "$config-w4-headw4" --random-weights 1 \
+    --ctx 1024
 done
 
 check="$bin/lowbit-gpu-check --model $out/stories260k-f16 --model $out/stories260k-w4 --model $out/smollm2-135m-f16 --model $out/smollm2-135m-w4 --steps 300"
-bench="$bin/lowbit-bench-decode $out/smollm2-135m-f16 $out/smollm2-135m-w4 $out/llama-7b-f16 $out/llama-7b-w4 --tokens 256"
+bench="$bin/lowbit-bench-decode $out/smollm2-135m-f16 $out/smollm2-135m-w4 $out/smollm2-135m-w4-headw4 $out/llama-7b-f16 $out/llama-7b-w4 $out/llama-7b-w4-headw4 --tokens 256"
 if ! python3 -c 'import ctypes; ctypes.CDLL("libcuda.so.1")' 2> /dev/null; then
   echo "no CUDA driver here; on a GPU machine run:"
   echo "  $check"

@@ -142,6 +142,7 @@ static lbgpu::DecodeShape decodeShapeOf(const ::lowbit::LlamaConfig &c,
   shape.context = options.context;
   shape.normEps = c.normEps;
   shape.group = options.group;
+  shape.headF16 = !options.group || options.headF16;
   return shape;
 }
 
@@ -183,10 +184,13 @@ static WeightWriter convertWeights(const ::lowbit::LlamaCheckpoint &model,
   }
   writer.addVector("output_norm", model.finalNorm);
   // A float16 head tied to the embedding reads token_embd itself.
-  if (shape.group || !c.tiedEmbeddings) {
+  if (!shape.headF16 || !c.tiedEmbeddings) {
     Matrix head(shape.vocab, shape.dim);
     head.place(model.getOutput(), 0);
-    writer.addLinear("output", head);
+    if (shape.headF16)
+      writer.addHalf("output", head);
+    else
+      writer.addLinear("output", head);
   }
   return writer;
 }
@@ -274,6 +278,8 @@ llvm::Error mlir::lowbit::compileCudaArtefact(
       double(c.ropeTheta));
   manifest += shape.group ? "weights w4 " + std::to_string(shape.group) + "\n"
                           : std::string("weights f16\n");
+  if (shape.group)
+    manifest += shape.headF16 ? "head f16\n" : "head w4\n";
   if (options.randomSeed)
     manifest += "random " + std::to_string(*options.randomSeed) + "\n";
   for (const auto &[role, launch] : plan.roles())

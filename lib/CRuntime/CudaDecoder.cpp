@@ -140,7 +140,7 @@ lowbit_status CudaDecoder::open(const DecoderWeights &weights,
                     uint64_t x, uint64_t y) {
     std::string weight = weightOf.count(name) ? name : "token_embd";
     std::vector<uint64_t> args = {x, weightOf[weight]};
-    if (c.group)
+    if (c.isW4(name))
       args.push_back(weightOf[weight + ".scales"]);
     args.push_back(y);
     return add(role, args, error);

@@ -80,7 +80,7 @@ lowbit::runtime::expectedWeights(const DecoderConfig &c) {
   std::vector<std::pair<std::string, size_t>> weights;
   auto linear = [&](const std::string &name) {
     LinearShape shape = linearShape(c, name);
-    if (!c.group) {
+    if (!c.isW4(name)) {
       weights.emplace_back(name, size_t(shape.n * shape.k * 2));
       return;
     }
@@ -151,7 +151,7 @@ lowbit_status DecoderWeights::init(
       auto it = mapped.find(name);
       if (it == mapped.end()) {
         // A float16 head may be the embedding itself.
-        if (name == "output" && !c.group) {
+        if (name == "output" && !c.isW4(name)) {
           views[name] = {nullptr, 0};
           continue;
         }
@@ -189,7 +189,7 @@ lowbit_status DecoderWeights::init(
                        return floatToHalfBits(base *
                                               (1.0f + 0.25f * uniform(s)));
                      });
-      } else if (c.group) {
+      } else if (c.isW4(matrix)) {
         fillParallel(reinterpret_cast<uint32_t *>(data.data()), bytes / 4, seed,
                      [](uint64_t &s) { return uint32_t(splitmix(s)); });
       } else {
@@ -341,7 +341,7 @@ private:
   std::vector<float> linear(const DecoderWeights &weights,
                             const std::string &name) const {
     DecoderWeights::View view = weights.get(name);
-    if (!c.group)
+    if (!c.isW4(name))
       return halves(view);
     LinearShape shape = linearShape(c, name);
     const auto *words = static_cast<const uint32_t *>(view.data);

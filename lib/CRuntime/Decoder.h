@@ -36,10 +36,16 @@ struct DecoderConfig {
   float normEps = 1e-5f, ropeTheta = 10000.0f;
   /// 0: float16 weights; otherwise W4A16 with groups of this many.
   int64_t group = 0;
+  /// The LM head in float16 even when the other layers are W4A16.
+  bool headF16 = true;
   std::optional<uint64_t> randomSeed;
   std::map<std::string, KernelLaunch> kernels; // by role
 
   int64_t kvDim() const { return kvHeads * headDim; }
+  /// Whether linear layer `name` has W4A16 weights.
+  bool isW4(const std::string &name) const {
+    return group && !(name == "output" && headF16);
+  }
   int64_t qkvDim() const { return dim + 2 * kvDim(); }
 };
 

@@ -196,7 +196,7 @@ lowbit_status lowbit_model::readManifest() {
             readDecoderLine(key, words, values, numeric, bad);
         status != LOWBIT_OK)
       return status;
-    if (key == "chip" || key == "kernel" || key == "weights" ||
+    if (key == "chip" || key == "kernel" || key == "weights" || key == "head" ||
         key == "norm_eps" || key == "rope_theta")
       continue;
     if (!numeric)
@@ -281,6 +281,10 @@ lowbit_status lowbit_model::readDecoderLine(
       decoder.group = std::strtoll(words[1].c_str(), nullptr, 10);
     else
       return bad("expected f16 or w4 GROUP");
+  } else if (key == "head") {
+    if (words.size() != 1 || (words[0] != "f16" && words[0] != "w4"))
+      return bad("expected f16 or w4");
+    decoder.headF16 = words[0] == "f16";
   } else if (key == "random") {
     if (values.size() != 1 || !numeric || values[0] < 0)
       return bad("expected a seed");

@@ -25,19 +25,22 @@ static llvm::Error makeError(const llvm::Twine &message) {
 }
 
 namespace {
-/// A linear layer of the step: its role, rows and input channels.
+/// A linear layer of the step: its role, rows and input channels, and
+/// whether its weights are W4A16 (else float16).
 struct Linear {
   const char *role;
   int64_t n, k;
+  bool w4;
 };
 } // namespace
 
 static std::vector<Linear> linears(const DecodeShape &s) {
-  return {{"qkv", s.getQkvDim(), s.dim},
-          {"attn_out", s.dim, s.dim},
-          {"gate_up", 2 * s.hidden, s.dim},
-          {"ffn_down", s.dim, s.hidden},
-          {"head", s.vocab, s.dim}};
+  bool w4 = s.group > 0;
+  return {{"qkv", s.getQkvDim(), s.dim, w4},
+          {"attn_out", s.dim, s.dim, w4},
+          {"gate_up", 2 * s.hidden, s.dim, w4},
+          {"ffn_down", s.dim, s.hidden, w4},
+          {"head", s.vocab, s.dim, w4 && !s.headF16}};
 }
 
 /// Threads of the attention kernel's block (one block a head; its warps
@@ -97,7 +100,7 @@ llvm::Error mlir::lowbit::gpu::verifyDecodeShape(const DecodeShape &s) {
                            linear.k)
           .str();
     };
-    if (s.group) {
+    if (linear.w4) {
       MmaShape mma = chooseMmaShape(1, linear.n, linear.k, s.group);
       if (llvm::Error error = verifyMmaShape(mma))
         return makeError(where() + ": " + llvm::toString(std::move(error)));
@@ -146,7 +149,7 @@ DecodePlan mlir::lowbit::gpu::planDecode(const DecodeShape &s) {
   DecodeLaunch *targets[] = {&plan.qkv, &plan.attnOut, &plan.gateUp,
                              &plan.ffnDown, &plan.head};
   for (auto [linear, launch] : llvm::zip_equal(linears(s), targets)) {
-    if (s.group) {
+    if (linear.w4) {
       MmaShape mma = chooseMmaShape(1, linear.n, linear.k, s.group);
       *launch = {mmaKernelName(mma), mmaGridSize(mma), mmaBlockSize(mma)};
       if (built.insert(launch->kernel).second)

@@ -56,7 +56,7 @@ static cl::opt<std::string> decodeSpec(
     "decode",
     cl::desc("Every kernel of a decoder's step: dim=D,hidden=F,heads=H,"
              "kv_heads=KV,vocab=V,context=S[,head_dim=HD][,group=G (W4A16; "
-             "none: float16)][,eps=E]"),
+             "none: float16)][,head=f16|w4 (the LM head of W4A16)][,eps=E]"),
     cl::value_desc("key=value,..."), cl::cat(category));
 static cl::opt<int64_t>
     mmaWarps("mma-warps", cl::init(0),
@@ -162,6 +162,14 @@ static bool parseDecodeShape(llvm::StringRef text, lbgpu::DecodeShape &shape,
   int64_t headDim = 0;
   for (llvm::StringRef field : fields) {
     auto [key, value] = field.split('=');
+    if (key == "head") {
+      if (value != "f16" && value != "w4") {
+        problem = "head must be f16 or w4";
+        return false;
+      }
+      shape.headF16 = value == "f16";
+      continue;
+    }
     if (key == "eps") {
       double eps;
       if (value.getAsDouble(eps) || eps <= 0) {
@@ -184,7 +192,7 @@ static bool parseDecodeShape(llvm::StringRef text, lbgpu::DecodeShape &shape,
     if (!slot || value.getAsInteger(10, *slot)) {
       problem = ("'" + field +
                  "' is not one of dim, hidden, heads, kv_heads, "
-                 "head_dim, vocab, context, group or eps with a number")
+                 "head_dim, vocab, context, group or eps with a number, or head=f16|w4")
                     .str();
       return false;
     }

@@ -611,31 +611,50 @@ applyRecipe(MLIRContext &context, const QuantizeOptions &options,
   return std::move(*loaded);
 }
 
-/// The W4A16 group of a recipe the GPU kernels run: 0 for `none`
-/// (float16), G for `w4a16-rtn` (128) or `w4a16-rtn{group=G}`.
-static llvm::Expected<int64_t> cudaGroupOfRecipe(llvm::StringRef recipe) {
+/// The weights of a recipe the GPU kernels run: `none` (float16) or
+/// `w4a16-rtn` with options group=G (128) and head=f16|w4 (f16: the LM
+/// head stays in float16, as the CPU recipes keep it at 8 bits).
+static llvm::Error parseCudaRecipe(llvm::StringRef recipe,
+                                   CudaArtefactOptions &cuda) {
   recipe = recipe.trim();
   if (recipe == "none")
-    return 0;
-  if (recipe == "w4a16-rtn")
-    return 128;
-  int64_t group;
-  if (recipe.consume_front("w4a16-rtn{group=") && recipe.consume_back("}") &&
-      !recipe.trim().getAsInteger(10, group))
-    return group;
-  return makeError("--target cuda builds float16 (--recipe none) and W4A16 "
-                   "round-to-nearest (--recipe w4a16-rtn or "
-                   "'w4a16-rtn{group=G}') artefacts; '" +
-                   recipe + "' runs on the CPU targets only");
+    return llvm::Error::success();
+  auto unsupported = [&] {
+    return makeError("--target cuda builds float16 (--recipe none) and W4A16 "
+                     "round-to-nearest (--recipe w4a16-rtn or "
+                     "'w4a16-rtn{group=G head=f16|w4}') artefacts; '" +
+                     recipe + "' runs on the CPU targets only");
+  };
+  llvm::StringRef options;
+  if (recipe != "w4a16-rtn") {
+    options = recipe;
+    if (!options.consume_front("w4a16-rtn{") || !options.consume_back("}"))
+      return unsupported();
+  }
+  cuda.group = 128;
+  llvm::SmallVector<llvm::StringRef> fields;
+  options.split(fields, ' ', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef field : fields) {
+    auto [key, value] = field.split('=');
+    if (key == "group" && !value.getAsInteger(10, cuda.group))
+      continue;
+    if (key == "head" && (value == "f16" || value == "w4")) {
+      cuda.headF16 = value == "f16";
+      continue;
+    }
+    return makeError("--target cuda: w4a16-rtn option '" + field +
+                     "' is not group=N or head=f16|w4");
+  }
+  return llvm::Error::success();
 }
 
 static int runCompileCuda(const QuantizeOptions &options) {
   if (!options.stats.empty() || !options.calibrationText.empty())
     return fail("--target cuda: its recipes need no calibration (drop "
                 "--stats and --calib)");
-  auto group = cudaGroupOfRecipe(options.recipe);
-  if (!group)
-    return fail(llvm::toString(group.takeError()));
+  CudaArtefactOptions cuda;
+  if (llvm::Error error = parseCudaRecipe(options.recipe, cuda))
+    return fail(llvm::toString(std::move(error)));
   if (options.context < 1)
     return fail("--ctx must be at least 1");
   auto start = std::chrono::steady_clock::now();
@@ -664,9 +683,7 @@ static int runCompileCuda(const QuantizeOptions &options) {
       return fail(llvm::toString(loaded.takeError()));
     checkpoint = std::move(*loaded);
   }
-  CudaArtefactOptions cuda;
   cuda.chip = options.chip;
-  cuda.group = *group;
   cuda.context = options.context;
   cuda.randomSeed = options.randomSeed;
   if (llvm::Error error =

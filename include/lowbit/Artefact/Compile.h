@@ -56,6 +56,9 @@ struct CudaArtefactOptions {
   std::string chip = "sm_90";
   /// 0: float16 weights; otherwise W4A16 round-to-nearest, groups of this.
   int64_t group = 0;
+  /// W4A16: the LM head in float16 (read from the embedding when tied)
+  /// rather than in W4A16.
+  bool headF16 = true;
   /// Positions of the KV cache.
   int64_t context = 512;
   /// Speed runs: no weight file; the runtime draws the weights from this.

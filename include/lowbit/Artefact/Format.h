@@ -20,6 +20,7 @@
 //                 kernels take; the padding's weights are zero)
 //   norm_eps, rope_theta, chip
 //   weights       f16, or w4 G (W4A16, groups of G)
+//   head          f16 or w4: the LM head's weights in a W4A16 artefact
 //   random        SEED: no weights.bin; the runtime draws the weights from
 //                 SEED (for speed runs of models too large to ship)
 //   kernel        ROLE NAME GRID BLOCK, one line a role of the step
@@ -27,7 +28,8 @@
 // layer's blk.L.attn_norm and blk.L.ffn_norm (f32 [dim]), and the matmuls
 // blk.L.qkv, blk.L.attn_out, blk.L.gate_up, blk.L.ffn_down and output:
 // f16 [N, K], or W4 words in packW4ForMma's layout with NAME.scales (f16
-// [N, K / G]). A float16 output tied to the embedding is not stored twice.
+// [N, K / G]); the output of `head f16` is f16 rows. A float16 output tied
+// to the embedding is not stored twice.
 // Both the writer (quant-compile) and the reader (liblowbit, which has no
 // LLVM) include this header only.
 //

@@ -48,6 +48,8 @@ struct DecodeShape {
   float normEps = 1e-5f;
   /// 0: float16 weights; otherwise W4A16 with groups of this many.
   int64_t group = 0;
+  /// The LM head as a float16 GEMV (always without a group).
+  bool headF16 = true;
 
   int64_t getKvDim() const { return numKvHeads * headDim; }
   int64_t getQkvDim() const { return dim + 2 * getKvDim(); }
