@@ -51,6 +51,7 @@ StepBytes stepBytes(const std::string &dir) {
     fail(dir + "/manifest.txt cannot be read");
   int64_t dim = 0, hidden = 0, heads = 0, kvHeads = 0, headDim = 0,
           vocabRows = 0, group = 0;
+  bool headF16 = false;
   StepBytes result;
   std::string line;
   while (std::getline(file, line)) {
@@ -61,6 +62,10 @@ StepBytes stepBytes(const std::string &dir) {
       fields >> dim >> hidden >> heads >> kvHeads >> headDim >> vocabRows >>
           result.layers;
       result.shape = line;
+    } else if (key == "head") {
+      std::string kind;
+      fields >> kind;
+      headF16 = kind == "f16";
     } else if (key == "weights") {
       std::string kind;
       fields >> kind;
@@ -78,8 +83,11 @@ StepBytes stepBytes(const std::string &dir) {
   double kv = double(kvHeads * headDim);
   double layer = linear(dim + 2 * kv, dim) + linear(dim, dim) +
                  linear(2 * hidden, dim) + linear(dim, hidden) + 8.0 * dim;
-  result.bytes =
-      result.layers * layer + linear(vocabRows, dim) + 4.0 * dim + 2.0 * dim;
+  double head = group && headF16 ? 2.0 * vocabRows * dim
+                                 : linear(double(vocabRows), double(dim));
+  result.bytes = result.layers * layer + head + 4.0 * dim + 2.0 * dim;
+  if (group)
+    result.weights += headF16 ? ", head f16" : ", head w4";
   return result;
 }
 
