@@ -7,6 +7,10 @@
 // quantization recipe (`none` keeps it float) and writes an artefact into
 // DIR: model.so, weights.bin, tokenizer.bin and manifest.txt, which
 // liblowbit's C API, `lowbit-run generate DIR` and the Python bindings run.
+// With --target cuda (a checkpoint; recipes none and w4a16-rtn) the
+// artefact holds the decode step's kernels as kernels.cubin instead of
+// model.so (lowbit/GPU/DecodeKernels.h); --random-weights SEED leaves the
+// weights to the runtime, for speed runs from a config.json alone.
 //
 //===----------------------------------------------------------------------===//
 

@@ -19,9 +19,10 @@
 //
 // Activations between kernels are f16, the residual stream h is f32, and
 // every sum is in f32. The linear layers are W4A16 tensor-core kernels
-// (`mmaW4`, groups of `group`) or, for the float16 build, the dense f16 GEMV
-// below. The step's token and position are read from a device buffer, so
-// one recorded sequence of launches serves every position.
+// (`mmaW4`, groups of `group`) or, for the float16 build and for a float16
+// LM head (`headF16`), the dense f16 GEMV below. The step's token and
+// position are read from a device buffer, so one recorded sequence of
+// launches serves every position.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,11 +56,11 @@ struct DecodeShape {
   int64_t getQkvDim() const { return dim + 2 * getKvDim(); }
 };
 
-/// Checks that the kernels can be generated: head dims a multiple of 8 up
-/// to 128 dividing 128, heads a multiple of the KV heads, the context small
-/// enough for one block's shared scores, and every linear layer's extents
-/// fitting its kernel (multiples of 16 rows; K a multiple of 8, and of the
-/// group for W4A16).
+/// Checks that the kernels can be generated: head dims a power of two from
+/// 8 to 128, heads a multiple of the KV heads, a model width the norm's one
+/// block holds, the context small enough for one block's shared scores, and
+/// every linear layer's extents fitting its kernel (multiples of 16 rows; K
+/// a multiple of 8, and of the group for W4A16).
 llvm::Error verifyDecodeShape(const DecodeShape &shape);
 
 /// A dense f16 GEMV, y[N] = W[N, K] x[K] (W row-major f16): each warp owns
