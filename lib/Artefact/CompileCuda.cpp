@@ -87,23 +87,25 @@ public:
   void addLinear(const std::string &name, const Matrix &m) {
     if (!group)
       return addHalf(name, m);
+    // The reference quantizer's scales (absmax / 7, rounded up to f16; 1
+    // for a block of zeros), and its codes, kept unpacked for the layout.
+    QuantScheme scheme;
+    scheme.format = {ElementFormat::sint, 4};
+    scheme.granularity = Granularity::per_group;
+    scheme.groupSize = group;
+    scheme.scale = ScaleFormat::f16;
+    std::vector<float> blockScales =
+        computeReferenceScales(scheme, {m.n, m.k}, m.data).scales;
     const int64_t groups = m.k / group;
     std::vector<int8_t> codes(m.n * m.k);
     std::vector<uint16_t> scales(m.n * groups);
     for (int64_t row = 0; row < m.n; ++row)
       for (int64_t g = 0; g < groups; ++g) {
-        const float *block = m.data.data() + row * m.k + g * group;
-        float absMax = 0.0f;
-        for (int64_t i = 0; i < group; ++i)
-          absMax = std::max(absMax, std::fabs(block[i]));
-        // As the reference quantizer: s = absmax / 7, rounded up to f16.
-        float scale = absMax > 0.0f
-                          ? roundScaleUp(ScaleFormat::f16, absMax / 7.0f)
-                          : 1.0f;
+        float scale = blockScales[row * groups + g];
         scales[row * groups + g] = floatToHalf(scale);
-        for (int64_t i = 0; i < group; ++i)
-          codes[row * m.k + g * group + i] =
-              int8_t(std::clamp(std::nearbyint(block[i] / scale), -8.0f, 7.0f));
+        for (int64_t i = g * group; i < (g + 1) * group; ++i)
+          codes[row * m.k + i] = int8_t(std::clamp(
+              std::nearbyint(m.data[row * m.k + i] / scale), -8.0f, 7.0f));
       }
     weights.push_back({name, toBytes(lbgpu::packW4ForMma(codes, m.n, m.k))});
     weights.push_back({name + ".scales", toBytes(scales)});

@@ -11,6 +11,7 @@
 #include "Decoder.h"
 
 #include "lowbit-c/lowbit_cuda.h"
+#include "lowbit/GPU/Layouts.h"
 
 using namespace lowbit::runtime;
 
@@ -52,6 +53,12 @@ private:
       return false;
     allocations.push_back(pointer);
     return true;
+  }
+  /// An activation buffer or cache: it starts as NaN (all bits set, in f16
+  /// and f32), so whatever a kernel fails to write shows in the logits.
+  bool scratch(size_t bytes, uint64_t &pointer, std::string &error) {
+    return allocate(bytes, pointer, error) &&
+           ok(lowbit_cuda_memset(pointer, 0xff, bytes), "poisoning", error);
   }
   bool add(const std::string &role, std::vector<uint64_t> args,
            std::string &error);
@@ -106,31 +113,13 @@ lowbit_status CudaDecoder::open(const DecoderWeights &weights,
   size_t cacheBytes = size_t(c.layers * c.context * KV * 2);
   if (!allocate(8, stepBuffer, error) ||
       !allocate(rope.size() * 4, ropeBuffer, error) ||
-      !allocate(D * 4, h, error) || !allocate(D * 2, xn, error) ||
-      !allocate(c.qkvDim() * 2, qkv, error) ||
-      !allocate(D * 2, attention, error) || !allocate(D * 2, delta, error) ||
-      !allocate(4 * c.hidden, gu, error) ||
-      !allocate(2 * c.hidden, act, error) ||
-      !allocate(c.vocabRows * 2, logitsBuffer, error) ||
-      !allocate(cacheBytes, keys, error) ||
-      !allocate(cacheBytes, values, error))
+      !scratch(D * 4, h, error) || !scratch(D * 2, xn, error) ||
+      !scratch(c.qkvDim() * 2, qkv, error) ||
+      !scratch(D * 2, attention, error) || !scratch(D * 2, delta, error) ||
+      !scratch(4 * c.hidden, gu, error) || !scratch(2 * c.hidden, act, error) ||
+      !scratch(c.vocabRows * 2, logitsBuffer, error) ||
+      !scratch(cacheBytes, keys, error) || !scratch(cacheBytes, values, error))
     return LOWBIT_ERROR_DEVICE;
-  // Activations and caches start as NaN (all bits set, in f16 and f32):
-  // whatever a kernel failed to write shows in the logits.
-  struct Poisoned {
-    uint64_t pointer;
-    size_t bytes;
-  };
-  for (Poisoned buffer :
-       {Poisoned{h, size_t(D * 4)}, Poisoned{xn, size_t(D * 2)},
-        Poisoned{qkv, size_t(c.qkvDim() * 2)},
-        Poisoned{attention, size_t(D * 2)}, Poisoned{delta, size_t(D * 2)},
-        Poisoned{gu, size_t(4 * c.hidden)}, Poisoned{act, size_t(2 * c.hidden)},
-        Poisoned{logitsBuffer, size_t(c.vocabRows * 2)},
-        Poisoned{keys, cacheBytes}, Poisoned{values, cacheBytes}})
-    if (!ok(lowbit_cuda_memset(buffer.pointer, 0xff, buffer.bytes),
-            "poisoning the activations", error))
-      return LOWBIT_ERROR_DEVICE;
   if (!ok(lowbit_cuda_copy_to_device(ropeBuffer, rope.data(), rope.size() * 4),
           "uploading the RoPE table", error))
     return LOWBIT_ERROR_DEVICE;
@@ -203,7 +192,7 @@ lowbit_status CudaDecoder::step(int32_t token, int64_t position, float *logits,
           "reading the logits", error))
     return LOWBIT_ERROR_DEVICE;
   for (int64_t i = 0; i < c.vocab; ++i)
-    logits[i] = halfBitsToFloat(hostLogits[i]);
+    logits[i] = mlir::lowbit::gpu::halfBitsToFloat(hostLogits[i]);
   return LOWBIT_OK;
 }
 

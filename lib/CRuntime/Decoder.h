@@ -111,9 +111,6 @@ std::unique_ptr<Decoder> openCudaDecoder(const DecoderConfig &config,
 std::unique_ptr<Decoder> openReferenceDecoder(const DecoderConfig &config,
                                               const DecoderWeights &weights);
 
-uint16_t floatToHalfBits(float value);
-float halfBitsToFloat(uint16_t bits);
-
 } // namespace lowbit::runtime
 
 #endif // LOWBIT_CRUNTIME_DECODER_H

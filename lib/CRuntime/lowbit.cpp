@@ -91,9 +91,10 @@ struct lowbit_model {
 
   lowbit_status readManifest();
   template <typename Bad>
-  lowbit_status
-  readDecoderLine(const std::string &key, const std::vector<std::string> &words,
-                  const std::vector<int64_t> &values, bool numeric, Bad bad);
+  lowbit_status readDecoderLine(const std::string &key,
+                                const std::vector<std::string> &words,
+                                const std::vector<int64_t> &values,
+                                bool numeric, Bad bad, bool &handled);
   lowbit_status mapWeights(std::vector<std::pair<std::string, void *>> &out);
   lowbit_status openDecoder(
       const std::vector<std::pair<std::string, void *>> &weightAddresses,
@@ -192,12 +193,12 @@ lowbit_status lowbit_model::readManifest() {
       target = words[0];
       continue;
     }
+    bool decoderKey = false;
     if (lowbit_status status =
-            readDecoderLine(key, words, values, numeric, bad);
+            readDecoderLine(key, words, values, numeric, bad, decoderKey);
         status != LOWBIT_OK)
       return status;
-    if (key == "chip" || key == "kernel" || key == "weights" || key == "head" ||
-        key == "norm_eps" || key == "rope_theta")
+    if (decoderKey)
       continue;
     if (!numeric)
       return bad("expected numbers");
@@ -244,7 +245,8 @@ lowbit_status lowbit_model::readManifest() {
 template <typename Bad>
 lowbit_status lowbit_model::readDecoderLine(
     const std::string &key, const std::vector<std::string> &words,
-    const std::vector<int64_t> &values, bool numeric, Bad bad) {
+    const std::vector<int64_t> &values, bool numeric, Bad bad, bool &handled) {
+  handled = true;
   auto positive = [&](size_t count) {
     if (values.size() != count || !numeric)
       return false;
@@ -298,6 +300,8 @@ lowbit_status lowbit_model::readDecoderLine(
     if (*end || grid < 1 || block < 1 || block > 1024)
       return bad("expected a positive grid and a block of 1 to 1024 threads");
     decoder.kernels[words[0]] = {words[1], uint32_t(grid), uint32_t(block)};
+  } else if (key != "chip") { // the chip is the cubin's, checked on load
+    handled = false;
   }
   return LOWBIT_OK;
 }

@@ -8,6 +8,9 @@
 
 #include "lowbit/GPU/Layouts.h"
 
+#include <cmath>
+#include <cstring>
+
 namespace mlir::lowbit::gpu {
 
 std::vector<uint32_t> packW4ForGpu(const std::vector<int8_t> &codes, int64_t n,
@@ -80,6 +83,40 @@ std::vector<uint32_t> packW8ForMma(const std::vector<int8_t> &codes, int64_t n,
       words[word] |= uint32_t(uint8_t(codes[row * k + col])) << (8 * e);
     }
   return words;
+}
+
+uint16_t floatToHalfBits(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  uint32_t sign = (x >> 16) & 0x8000, magnitude = x & 0x7fffffff;
+  if (magnitude >= 0x7f800000) // inf, NaN
+    return uint16_t(sign | 0x7c00 | (magnitude > 0x7f800000 ? 0x200 : 0));
+  if (magnitude >= 0x477ff000) // rounds past 65504
+    return uint16_t(sign | 0x7c00);
+  if (magnitude < 0x38800000) { // a subnormal half: units of 2^-24
+    float f;
+    std::memcpy(&f, &magnitude, 4);
+    return uint16_t(sign | uint32_t(std::nearbyint(f * 16777216.0f)));
+  }
+  uint32_t half = ((magnitude >> 23) - 112) << 10 | (magnitude >> 13 & 0x3ff);
+  uint32_t rest = magnitude & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    ++half; // to nearest even; a carry moves into the exponent correctly
+  return uint16_t(sign | half);
+}
+
+float halfBitsToFloat(uint16_t bits) {
+  uint32_t sign = uint32_t(bits & 0x8000) << 16;
+  uint32_t exponent = bits >> 10 & 0x1f, mantissa = bits & 0x3ff;
+  if (exponent == 0) {
+    float f = std::ldexp(float(mantissa), -24);
+    return sign ? -f : f;
+  }
+  uint32_t x = exponent == 31 ? sign | 0x7f800000 | mantissa << 13
+                              : sign | (exponent + 112) << 23 | mantissa << 13;
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
 }
 
 } // namespace mlir::lowbit::gpu

@@ -44,46 +44,6 @@ void check(int status, const char *what) {
     fail(std::string(what) + ": " + lowbit_cuda_last_error());
 }
 
-/// IEEE binary16 from float, rounding to nearest even.
-uint16_t toHalf(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  uint32_t sign = (bits >> 16) & 0x8000, mantissa = bits & 0x7fffff;
-  int32_t exponent = int32_t((bits >> 23) & 0xff) - 127 + 15;
-  if (((bits >> 23) & 0xff) == 0xff)
-    return uint16_t(sign | 0x7c00 | (mantissa ? 0x200 : 0));
-  if (exponent >= 31)
-    return uint16_t(sign | 0x7c00);
-  int32_t shift = 13;
-  uint32_t half = (uint32_t(exponent) << 10) | (mantissa >> 13);
-  if (exponent <= 0) { // subnormal
-    if (exponent < -10)
-      return uint16_t(sign);
-    mantissa |= 0x800000;
-    shift = 14 - exponent;
-    half = mantissa >> shift;
-  }
-  uint32_t rest = mantissa & ((1u << shift) - 1), middle = 1u << (shift - 1);
-  if (rest > middle || (rest == middle && (half & 1)))
-    ++half; // a carry into the exponent is the right rounding
-  return uint16_t(sign | half);
-}
-
-float fromHalf(uint16_t half) {
-  uint32_t sign = uint32_t(half & 0x8000) << 16;
-  uint32_t exponent = (half >> 10) & 0x1f, mantissa = half & 0x3ff;
-  if (exponent == 0) {
-    float value = std::ldexp(float(mantissa), -24);
-    return sign ? -value : value;
-  }
-  uint32_t bits = exponent == 31
-                      ? sign | 0x7f800000 | (mantissa << 13)
-                      : sign | ((exponent + 112) << 23) | (mantissa << 13);
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-
 bool isNan(uint16_t half) {
   return (half & 0x7c00) == 0x7c00 && (half & 0x3ff);
 }
@@ -194,7 +154,7 @@ bool compare(const Kernel &kernel, unsigned seed,
       ++unwritten;
       continue;
     }
-    double difference = fromHalf(y[i]) - reference[i];
+    double difference = lbgpu::halfBitsToFloat(y[i]) - reference[i];
     error += difference * difference;
     norm += reference[i] * reference[i];
   }
@@ -256,9 +216,9 @@ bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
     c = int8_t(code(rng));
   std::vector<uint16_t> scales(n * (k / g)), x(m * k);
   for (uint16_t &s : scales)
-    s = toHalf(scale(rng));
+    s = lbgpu::floatToHalfBits(scale(rng));
   for (uint16_t &v : x)
-    v = toHalf(activation(rng));
+    v = lbgpu::floatToHalfBits(activation(rng));
   std::vector<uint32_t> words = kernel.kind == "mma_w4"
                                     ? lbgpu::packW4ForMma(codes, n, k)
                                     : lbgpu::packW4ForGpu(codes, n, k);
@@ -272,8 +232,9 @@ bool checkKernel(lowbit_cuda_module *module, const Kernel &kernel,
     for (int64_t row = 0; row < n; ++row) {
       double expected = 0;
       for (int64_t col = 0; col < k; ++col)
-        expected += double(fromHalf(x[i * k + col])) * codes[row * k + col] *
-                    fromHalf(scales[row * (k / g) + col / g]);
+        expected += double(lbgpu::halfBitsToFloat(x[i * k + col])) *
+                    codes[row * k + col] *
+                    lbgpu::halfBitsToFloat(scales[row * (k / g) + col / g]);
       reference[i * n + row] = expected;
     }
   return compare(kernel, seed, y, reference);

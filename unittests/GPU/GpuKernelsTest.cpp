@@ -15,13 +15,20 @@
 
 using namespace mlir::lowbit::gpu;
 
-/// The f16 value of bits `h` (normal numbers only, as the decode makes).
-static float halfToFloat(uint16_t h) {
-  uint32_t bits = ((h & 0x8000u) << 16) | ((((h >> 10) & 0x1f) + 112) << 23) |
-                  ((h & 0x3ffu) << 13);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+static float halfToFloat(uint16_t h) { return halfBitsToFloat(h); }
+
+// The host-side f16 encoding: every half survives a round trip, halfway
+// values go to the even neighbour, and overflow becomes infinity.
+TEST(GpuLayoutTest, HalfEncodingRoundsToNearestEven) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
+      continue; // NaN payloads
+    EXPECT_EQ(floatToHalfBits(halfBitsToFloat(uint16_t(h))), h) << h;
+  }
+  EXPECT_EQ(floatToHalfBits(1.0f + 1.0f / 2048), 0x3c00);      // tie: even
+  EXPECT_EQ(floatToHalfBits(1.0f + 3.0f / 2048), 0x3c02);      // tie: even
+  EXPECT_EQ(floatToHalfBits(65520.0f), 0x7c00);                // overflow
+  EXPECT_EQ(floatToHalfBits(std::ldexp(1.0f, -25) * 1.5f), 1); // subnormal
 }
 
 // Decodes the packed words exactly as the kernel does (shift, mask, OR the

@@ -1,7 +1,8 @@
 //===- Layouts.h - The GPU kernels' weight layouts --------------*- C++ -*-===//
 //
-// The packers of the layouts Kernels.h describes, in plain C++ (no LLVM or
-// MLIR) for programs that run where only the CUDA driver is.
+// The packers of the layouts Kernels.h describes, and the f16 encoding the
+// kernels' activations and scales use, in plain C++ (no LLVM or MLIR) for
+// programs that run where only the CUDA driver is.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,11 @@ std::vector<uint32_t> packW4ForMma(const std::vector<int8_t> &codes, int64_t n,
 /// The row-major codes ([N, K], in [-8, 7]) of packW4ForMma's words.
 std::vector<int8_t> unpackW4FromMma(const std::vector<uint32_t> &words,
                                     int64_t n, int64_t k);
+
+/// IEEE half precision bits of `value`, rounded to nearest even (NaN stays
+/// NaN, overflow becomes infinity), and back.
+uint16_t floatToHalfBits(float value);
+float halfBitsToFloat(uint16_t bits);
 
 /// Repacks row-major int8 weights ([N, K]) into the W8A8 tensor-core
 /// kernel's layout: words [N / 16][K / 64][2 k-tiles][32 lanes][4].
