@@ -1,4 +1,4 @@
-//===- PeakProbes.cpp - FMA and memory read peaks (-O3 -mavx2 -mfma) ------===//
+//===- PeakProbes.cpp - FMA, VNNI and memory read peaks (-O3 -mavx2) -----===//
 
 #include "PeakProbes.h"
 
@@ -55,6 +55,27 @@ float fmaChains(long iterations, float seed) {
   return lanes[0] + lanes[7];
 }
 
+/// vpdpbusd chains, compiled for AVX-512 VNNI alone (the caller checks the
+/// CPU first).
+__attribute__((target("avx512f,avx512vnni"))) int vnniChains(long iterations,
+                                                             int seed) {
+  __m512i acc[kChains];
+  for (int i = 0; i < kChains; ++i)
+    acc[i] = _mm512_set1_epi32(seed + i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    __asm__ volatile(""
+                     : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
+                       "+v"(acc[4]), "+v"(acc[5]));
+  }
+  __m512i sum = acc[0];
+  for (int i = 1; i < kChains; ++i)
+    sum = _mm512_add_epi32(sum, acc[i]);
+  return _mm512_reduce_add_epi32(sum);
+}
+
 float sumFloats(const float *data, size_t count) {
   __m256 acc[8];
   for (__m256 &a : acc)
@@ -89,6 +110,25 @@ double lowbit::bench::measureFmaPeakGflops(unsigned threads, int trials) {
     best = std::max(best, flops / seconds * 1e-9);
   }
   volatile float keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+double lowbit::bench::measureVnniPeakGops(unsigned threads, int trials) {
+  if (!__builtin_cpu_supports("avx512vnni"))
+    return 0;
+  constexpr long kIterations = 20'000'000;
+  double best = 0;
+  std::vector<int> sink(threads);
+  for (int trial = 0; trial < trials; ++trial) {
+    double seconds = timeOnThreads(threads, [&](unsigned t) {
+      sink[t] = vnniChains(kIterations, int(t + trial));
+    });
+    // 64 byte pairs an instruction, a multiply and an add each.
+    double ops = double(threads) * kIterations * kChains * 64 * 2;
+    best = std::max(best, ops / seconds * 1e-9);
+  }
+  volatile int keep = sink[0];
   (void)keep;
   return best;
 }

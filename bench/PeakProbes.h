@@ -17,6 +17,11 @@ namespace lowbit::bench {
 /// 256-bit FMAs (enough of them to hide the FMA latency); best of `trials`.
 double measureFmaPeakGflops(unsigned threads, int trials = 3);
 
+/// int8 GOP/s (a multiply and an add per byte pair) of `threads` threads
+/// each running independent chains of 512-bit vpdpbusd; 0 where the CPU
+/// has no AVX-512 VNNI.
+double measureVnniPeakGops(unsigned threads, int trials = 3);
+
 /// GB/s of `threads` threads summing disjoint parts of a `bytes` array of
 /// floats (touched beforehand); best of `trials`.
 double measureReadBandwidthGBs(unsigned threads, size_t bytes,

@@ -9,8 +9,12 @@
 // they fit: the table says which).
 //
 //   lowbit-bench-linear [--batch 1,4,16,128] [--shapes smollm2,llama7b]
-//                       [--formats f32,i8,i4g64,i4g128] [--min-time 0.3]
+//                       [--formats f32,i8,w8a8,i4g64,i4g128] [--min-time 0.3]
 //                       [--swiglu]
+//
+// w8a8 is int8 weights with the input quantized per token inside the kernel
+// function, as the W8A8 recipes leave a layer: on CPUs with AVX-512 VNNI it
+// runs in int8 and its %peak is of the VNNI probe's int8 peak.
 //
 // --swiglu also times each low-bit format's gate/up pair as a SwiGLU: two
 // layers and the elementwise SiLU product (fuse=false) against the one gated
@@ -54,7 +58,8 @@ static cl::list<std::string>
               cl::CommaSeparated);
 static cl::list<std::string> formatNames(
     "formats",
-    cl::desc("Weight formats: f32, i8 (per channel), i4gG, u4gG (zero "
+    cl::desc("Weight formats: f32, i8 (per channel), w8a8 (i8 weights, "
+             "int8 per-token activations), i4gG, u4gG (zero "
              "points), i2gG, u2gG, nf4gG, fp4gG (E2M1), each with +il for "
              "codes interleaved in the kernel's blocks (default "
              "f32,i8,i4g64,i4g128)"),
@@ -106,6 +111,8 @@ struct Format {
   bool zeroPoints;
   std::string element = "i";
   int64_t interleaveBlock = 0;
+  /// The input quantized to int8 per token before the layer (W8A8).
+  bool int8Input = false;
 
   int64_t groups(int64_t k) const { return group ? k / group : 1; }
   /// Bytes of weights, scales (f16) and zero points (f32) an N x K layer reads.
@@ -132,6 +139,11 @@ std::optional<Format> parseFormat(llvm::StringRef name) {
     return Format{name.str(), 32, 0, false};
   if (name == "i8")
     return Format{name.str(), 8, 0, false};
+  if (name == "w8a8") {
+    Format format{name.str(), 8, 0, false};
+    format.int8Input = true;
+    return format;
+  }
   std::string full = name.str();
   bool interleaved = name.consume_back("+il");
   struct Prefix {
@@ -210,14 +222,24 @@ std::string buildLowBitKernel(const Format &format, int64_t m, int64_t n,
   std::string input = llvm::formatv("tensor<{0}x{1}xf32>", m, k).str();
   std::string output = llvm::formatv("tensor<{0}x{1}xf32>", m, n).str();
   std::string arguments, body;
+  // W8A8: the per-token quantizer and the dequantized input, as
+  // lowbit-quantize-activations leaves them.
+  if (format.int8Input)
+    body += llvm::formatv(
+        "  %q, %qs = lowbit.quantize_dynamic %tx scheme<i8, per_channel>\n"
+        "      : {0} -> (tensor<{1}x{2}xi8>, tensor<{1}x1xf32>)\n"
+        "  %tx8 = lowbit.dequantize %q scales(%qs) scheme<i8, per_channel>\n"
+        "      : (tensor<{1}x{2}xi8>, tensor<{1}x1xf32>) -> {0}\n",
+        input, m, k);
+  llvm::StringRef x = format.int8Input ? "%tx8" : "%tx";
   auto linear = [&](llvm::StringRef result, const LayerText &layer,
                     llvm::StringRef extra) {
     arguments += layer.arguments;
     body += layer.tensors;
-    body += llvm::formatv("  %{0} = lowbit.linear %tx, {1} {2}{3}\n"
+    body += llvm::formatv("  %{0} = lowbit.linear {7}, {1} {2}{3}\n"
                           "      : ({4}{5}) -> {6}\n",
                           result, layer.operands, scheme, extra, input,
-                          layer.types, output);
+                          layer.types, output, x);
   };
   switch (layout) {
   case LowBitLayout::single:
@@ -495,7 +517,8 @@ int main(int argc, char **argv) {
     std::optional<Format> format = parseFormat(name);
     if (!format) {
       llvm::errs() << "error: unknown format '" << name
-                   << "' (f32, i8, i4gG, u4gG)\n";
+                   << "' (f32, i8, w8a8, i4gG, u4gG, i2gG, u2gG, nf4gG, "
+                      "fp4gG, +il)\n";
       return 1;
     }
     formats.push_back(*format);
@@ -510,11 +533,18 @@ int main(int argc, char **argv) {
   llvm::outs() << "probing the machine (" << threads << " threads)...\n";
   llvm::outs().flush();
   double fmaPeak = ::lowbit::bench::measureFmaPeakGflops(threads);
+  double vnniPeak = 0;
+  if (llvm::any_of(formats, [](const Format &f) { return f.int8Input; }))
+    vnniPeak = ::lowbit::bench::measureVnniPeakGops(threads);
   double readPeak =
       ::lowbit::bench::measureReadBandwidthGBs(threads, size_t(1) << 30);
-  llvm::outs() << llvm::format("FMA peak (%u threads): %.1f GFLOP/s\n",
-                               threads, fmaPeak)
-               << llvm::format("read bandwidth (sum of 1 GiB, %u threads): "
+  llvm::outs() << llvm::format("FMA peak (%u threads): %.1f GFLOP/s\n", threads,
+                               fmaPeak);
+  if (vnniPeak > 0)
+    llvm::outs() << llvm::format("VNNI int8 peak (%u threads): %.1f GOP/s "
+                                 "(w8a8's %%peak)\n",
+                                 threads, vnniPeak);
+  llvm::outs() << llvm::format("read bandwidth (sum of 1 GiB, %u threads): "
                                "%.1f GB/s\n\n",
                                threads, readPeak);
 
@@ -560,7 +590,9 @@ int main(int argc, char **argv) {
             "%5.0f%% | ",
             shape.set, shape.name, (long long)shape.n, (long long)shape.k,
             (long long)m, format.name.c_str(), seconds * 1e6, gflops,
-            100 * gflops / fmaPeak, gbs, 100 * gbs / readPeak);
+            100 * gflops /
+                (format.int8Input && vnniPeak > 0 ? vnniPeak : fmaPeak),
+            gbs, 100 * gbs / readPeak);
         if (floatSeconds > 0)
           llvm::outs() << llvm::format("%6.2fx\n", floatSeconds / seconds);
         else

@@ -36,6 +36,14 @@ import os, shutil
 if shutil.which("ptxas") or os.access(os.path.join(os.environ.get("CUDA_PATH", "/usr/local/cuda"), "bin", "ptxas"), os.X_OK):
     config.available_features.add("ptxas")
 
+# Kernels for AVX-512 VNNI run only where the CPU has it.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if "avx512_vnni" in cpuinfo.read().split():
+            config.available_features.add("avx512vnni")
+except OSError:
+    pass
+
 # A machine with the CUDA driver runs the kernels; one without gets an error.
 try:
     import ctypes

@@ -69,6 +69,8 @@ llvm::Expected<Target> resolveTarget(llvm::StringRef name) {
     return Target{"avx2", "x86-64-v3", ""};
   if (name == "x86-64-avx512")
     return Target{"avx512", "x86-64-v4", ""};
+  if (name == "x86-64-avx512-vnni")
+    return Target{"avx512-vnni", "x86-64-v4", "+avx512vnni"};
   if (name == "host") {
     std::string features;
     for (const auto &feature : llvm::sys::getHostCPUFeatures())
@@ -81,7 +83,7 @@ llvm::Expected<Target> resolveTarget(llvm::StringRef name) {
     return makeError("--target cuda: GPU artefacts are built from a "
                      "checkpoint by compileCudaArtefact, not from lowered IR");
   return makeError("unknown target '" + name +
-                   "' (x86-64, x86-64-avx512, host, cuda)");
+                   "' (x86-64, x86-64-avx512, x86-64-avx512-vnni, host, cuda)");
 }
 
 using Weight = ArtefactWeight;

@@ -74,6 +74,34 @@ static Value lowerToExtracts(ImplicitLocOpBuilder &b, LookupOp op) {
   return result;
 }
 
+/// One vpdpbusd (AVX-512 VNNI).
+static Value lowerToVnni(ImplicitLocOpBuilder &b, DotBytesOp op) {
+  return LLVM::CallIntrinsicOp::create(
+             b, op.getResult().getType(),
+             b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+             ValueRange{op.getAcc(), op.getLhs(), op.getRhs()})
+      .getResult(0);
+}
+
+/// Widened products, summed four at a time into the accumulator's lanes:
+/// product j of each lane's four is one strided shuffle.
+static Value lowerToWideningSums(ImplicitLocOpBuilder &b, DotBytesOp op) {
+  int64_t lanes = op.getAcc().getType().getNumElements();
+  auto wide = VectorType::get({4 * lanes}, b.getI32Type());
+  Value products =
+      arith::MulIOp::create(b, arith::ExtUIOp::create(b, wide, op.getLhs()),
+                            arith::ExtSIOp::create(b, wide, op.getRhs()));
+  Value sum = op.getAcc();
+  for (int64_t j = 0; j < 4; ++j) {
+    SmallVector<int64_t> mask;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      mask.push_back(4 * lane + j);
+    sum = arith::AddIOp::create(
+        b, sum, vector::ShuffleOp::create(b, products, products, mask));
+  }
+  return sum;
+}
+
 namespace {
 struct LowerLookupsPass
     : public lowbit::impl::LowerLookupsPassBase<LowerLookupsPass> {
@@ -98,6 +126,14 @@ struct LowerLookupsPass
         result = lowerToTwoPermutes(b, op);
       else
         result = lowerToExtracts(b, op);
+      op.getResult().replaceAllUsesWith(result);
+      op.erase();
+    });
+    getOperation()->walk([&](DotBytesOp op) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      Value result = cpu->vnni && op.getAcc().getType().getNumElements() == 16
+                         ? lowerToVnni(b, op)
+                         : lowerToWideningSums(b, op);
       op.getResult().replaceAllUsesWith(result);
       op.erase();
     });

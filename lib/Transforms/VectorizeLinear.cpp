@@ -16,6 +16,12 @@
 // which lowbit-vectorize-matmul turns into its register-blocked kernel,
 // computes the product: the decode is then amortised over the rows.
 //
+// W8A8 layers on VNNI targets (int8 weights per channel whose input is a
+// dequantized per-token or per-tensor int8 quantizer) skip the float form:
+// the kernel reads the activation codes, and AVX-512 VNNI's vpdpbusd
+// multiplies 64 byte pairs into 16 i32 sums an instruction; each output is
+// scaled once, by its token's and its channel's scale.
+//
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/Conversion/LowBitToLinalg/LowBitToLinalg.h"
@@ -69,11 +75,46 @@ struct LinearShape {
   std::optional<GatedActivation> gated;
   /// The rank of a low-rank branch added to each output (0: none).
   int64_t lowrank = 0;
+  /// W8A8 with VNNI: the int8 codes [rows, K] of the dequantized input and
+  /// their f32 scales ([rows, 1] per token, [1, 1] per tensor), which the
+  /// integer kernel reads instead of the float input.
+  Value inputCodes, inputScales;
   int64_t getGroups() const { return inFeatures / group; }
   /// Codes per byte.
   int64_t getFields() const { return 8 / bits; }
   int64_t getStepBytes() const { return chunk * bits / 8; }
 };
+
+/// Sets `shape.inputCodes` and `shape.inputScales` when the integer kernel
+/// takes `op`: a VNNI target; symmetric int8 weights, one scale a channel,
+/// no zero points or low-rank branch, and K a multiple of 64 (a vpdpbusd
+/// step); an input that is `lowbit.dequantize` of symmetric int8 codes
+/// with one f32 scale per row or per tensor.
+static void matchInt8Input(LinearOp op, CpuTarget target, LinearShape &shape) {
+  if (!target.vnni || shape.bits != 8 || !shape.isSigned ||
+      shape.hasZeroPoints || shape.lowrank || shape.group != shape.inFeatures ||
+      shape.inFeatures % 64 != 0)
+    return;
+  auto input = op.getInput().getDefiningOp<DequantizeOp>();
+  if (!input || input.getZeroPoints())
+    return;
+  QuantSchemeAttr scheme = input.getScheme();
+  FormatSpec format = getFormatSpec(scheme);
+  Granularity granularity = scheme.getGranularity();
+  if (format.format != ElementFormat::sint || format.bits != 8 ||
+      !scheme.getSymmetric() ||
+      (granularity != Granularity::per_channel &&
+       granularity != Granularity::per_tensor))
+    return;
+  auto codes = cast<RankedTensorType>(input.getInput().getType());
+  auto scales = cast<RankedTensorType>(input.getScales().getType());
+  if (codes.getShape() != ArrayRef<int64_t>{shape.rows, shape.inFeatures} ||
+      !scales.getElementType().isF32() || !scales.hasStaticShape() ||
+      scales.getRank() != 2 || scales.getDimSize(1) != 1)
+    return;
+  shape.inputCodes = input.getInput();
+  shape.inputScales = input.getScales();
+}
 
 /// Whether the kernels can compute `op` with its weights packed as
 /// `packing`, and with which cut: rank-2 f32 input; 2-, 4- or 8-bit
@@ -136,6 +177,7 @@ std::optional<LinearShape> matchLinear(LinearOp op, CpuTarget target,
   default:
     return std::nullopt;
   }
+  matchInt8Input(op, target, shape);
   // 4-bit codes through a table: NF4/FP4 need one; with AVX-512 a 16-lane
   // permute also beats shifts for integers. Without AVX-512 a lookup is 8
   // lanes (AVX2: two 8-entry permutes and a blend).
@@ -182,6 +224,9 @@ public:
 
   Value buildGemv();
   Value buildDequantizeAndMatmul();
+  /// W8A8 (shape.inputCodes set): the integer kernel, a GEMV for up to
+  /// `gemvRows` input rows and register tiles of 4 x 4 outputs beyond.
+  Value buildInt8Product(int64_t gemvRows);
 
 private:
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, value); }
@@ -277,6 +322,17 @@ private:
   SmallVector<Value> splitInput();
   /// sum over each group of the input, [rows, groups] (for zero points).
   Value groupSums();
+  /// The i32 lane sums of one pass over K: for weight rows `weightRows`
+  /// and input rows `inputRows`, the dot product of weight row t and input
+  /// row r at [t * inputRows + r], each input byte offset by 128 (vpdpbusd
+  /// multiplies unsigned by signed bytes); then, with `withSums`, each
+  /// weight row's sum of codes, which takes the offset back out.
+  SmallVector<Value> int8Pass(ArrayRef<Value> weightRows,
+                              ArrayRef<Value> inputRows, bool withSums);
+  /// `acc` plus the four-byte dot products of unsigned `a` and signed `b`
+  /// (vector<64xi8> each) in its 16 i32 lanes: lowbit.dot_bytes, one
+  /// vpdpbusd once lowered.
+  Value dotBytes(Value acc, Value a, Value b);
 
   ImplicitLocOpBuilder &b;
   LinearOp op;
@@ -588,6 +644,179 @@ Value LinearKernelBuilder::buildGemv() {
   return forall.getResult(0);
 }
 
+Value LinearKernelBuilder::dotBytes(Value acc, Value a, Value bytes) {
+  return DotBytesOp::create(b, acc.getType(), acc, a, bytes);
+}
+
+SmallVector<Value> LinearKernelBuilder::int8Pass(ArrayRef<Value> weightRows,
+                                                 ArrayRef<Value> inputRows,
+                                                 bool withSums) {
+  constexpr int64_t kStep = 64;
+  VectorType accType = vector(16, b.getI32Type());
+  VectorType byteType = vector(kStep, b.getI8Type());
+  Value zero = splat(accType, b.getI32IntegerAttr(0));
+  Value offset = splat(byteType, b.getI8IntegerAttr(-128));
+  Value ones = splat(byteType, b.getI8IntegerAttr(1));
+  int64_t dots = weightRows.size() * inputRows.size();
+  SmallVector<Value> initial(dots + (withSums ? weightRows.size() : 0), zero);
+  auto loop = scf::ForOp::create(
+      b, index(0), index(shape.inFeatures / kStep), index(1), initial,
+      [&](OpBuilder &sb, Location, Value step, ValueRange accs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(sb.getInsertionBlock(), sb.getInsertionPoint());
+        Value column = arith::MulIOp::create(b, step, index(kStep));
+        SmallVector<Value> next(accs.begin(), accs.end());
+        SmallVector<Value> weights;
+        for (Value row : weightRows)
+          weights.push_back(readWeights(row, column, kStep, true));
+        for (auto [r, row] : llvm::enumerate(inputRows)) {
+          // x + 128 as an unsigned byte is x with its sign bit flipped.
+          Value x = arith::XOrIOp::create(
+              b, read(shape.inputCodes, ValueRange{row, column}, kStep),
+              offset);
+          for (auto [t, w] : llvm::enumerate(weights)) {
+            Value &acc = next[t * inputRows.size() + r];
+            acc = dotBytes(acc, x, w);
+          }
+        }
+        for (auto [t, w] : llvm::enumerate(weights))
+          if (withSums)
+            next[dots + t] = dotBytes(next[dots + t], ones, w);
+        scf::YieldOp::create(b, next);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value LinearKernelBuilder::buildInt8Product(int64_t gemvRows) {
+  int64_t m = shape.rows, n = shape.outFeatures;
+  // Weight rows a pass shares its input loads over, and input rows it
+  // shares its weight loads over: 4 x 4 dot chains fill half the vector
+  // registers with accumulators.
+  int64_t together = std::min<int64_t>(4, rowsPerBlock);
+  while (rowsPerBlock % together != 0)
+    --together;
+  bool gemv = m <= gemvRows;
+  int64_t tileRows = gemv ? m : 4;
+  auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+  weightBuffer = bufferization::ToBufferOp::create(
+      b, MemRefType::get(weightType.getShape(), weightType.getElementType()),
+      op.getWeight(), /*readOnly=*/true);
+  prefetchRows = std::max<int64_t>(together, 4096 / shape.inFeatures + 1);
+  bool perTensor =
+      cast<RankedTensorType>(shape.inputScales.getType()).getDimSize(0) == 1;
+  int64_t rowsPerFeature = shape.gated ? 2 : 1;
+  int64_t featuresPerBlock = rowsPerBlock / rowsPerFeature;
+  auto tileType = RankedTensorType::get({m, rowsPerBlock}, f32);
+  Value result =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, n / rowsPerFeature}, f32);
+  auto forall = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(n / rowsPerBlock)},
+      ValueRange{result}, std::nullopt,
+      [&](OpBuilder &nb, Location loc, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value block = args[0], out = args[1];
+        Value first = arith::MulIOp::create(b, block, index(rowsPerBlock));
+        Value firstFeature =
+            arith::MulIOp::create(b, block, index(featuresPerBlock));
+        Value tile = tensor::EmptyOp::create(b, tileType.getShape(), f32);
+        auto rowLoop = scf::ForOp::create(
+            b, index(0), index(rowsPerBlock), index(together), ValueRange{tile},
+            [&](OpBuilder &rb, Location, Value i, ValueRange tiles) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPoint(rb.getInsertionBlock(),
+                                  rb.getInsertionPoint());
+              SmallVector<Value> rows, channelScales;
+              for (int64_t t = 0; t < together; ++t) {
+                rows.push_back(arith::AddIOp::create(
+                    b, arith::AddIOp::create(b, first, i), index(t)));
+                channelScales.push_back(
+                    readScalar(op.getScales(), rows.back(), index(0)));
+              }
+              // sum_k (x + 128) w = sum_k x w + 128 sum_k w: the weight
+              // rows' code sums, in the GEMV's own pass, or in a pass of
+              // their own ahead of the tiles, which then finds the rows
+              // in the cache.
+              auto rowSums = [&](ArrayRef<Value> lanes) {
+                SmallVector<Value> sums;
+                for (Value sum : lanes)
+                  sums.push_back(arith::ShLIOp::create(
+                      b,
+                      vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                                  sum),
+                      arith::ConstantOp::create(b, b.getI32IntegerAttr(7))));
+                return sums;
+              };
+              SmallVector<Value> offsets;
+              if (!gemv)
+                offsets = rowSums(int8Pass(rows, {}, /*withSums=*/true));
+              // Input rows [base, base + count): their outputs of this
+              // pass's weight rows into `written`.
+              auto tilePass = [&](Value base, int64_t count, Value written) {
+                SmallVector<Value> inputs;
+                for (int64_t r = 0; r < count; ++r)
+                  inputs.push_back(arith::AddIOp::create(b, base, index(r)));
+                SmallVector<Value> lanes = int8Pass(rows, inputs, gemv);
+                if (gemv)
+                  offsets = rowSums(
+                      ArrayRef<Value>(lanes).drop_front(together * count));
+                for (int64_t r = 0; r < count; ++r) {
+                  Value inputScale = tensor::ExtractOp::create(
+                      b, shape.inputScales,
+                      ValueRange{perTensor ? index(0) : inputs[r], index(0)});
+                  for (int64_t t = 0; t < together; ++t) {
+                    Value dot =
+                        arith::SubIOp::create(b,
+                                              vector::ReductionOp::create(
+                                                  b, vector::CombiningKind::ADD,
+                                                  lanes[t * count + r]),
+                                              offsets[t]);
+                    Value y = arith::MulFOp::create(
+                        b, arith::SIToFPOp::create(b, f32, dot),
+                        arith::MulFOp::create(b, inputScale, channelScales[t]));
+                    written = tensor::InsertOp::create(
+                        b, y, written,
+                        ValueRange{inputs[r],
+                                   arith::AddIOp::create(b, i, index(t))});
+                  }
+                }
+                return written;
+              };
+              Value written = tiles[0];
+              int64_t full = m / tileRows, rest = m % tileRows;
+              if (full == 1) {
+                written = tilePass(index(0), tileRows, written);
+              } else if (full > 1) {
+                auto tiles = scf::ForOp::create(
+                    b, index(0), index(full * tileRows), index(tileRows),
+                    ValueRange{written},
+                    [&](OpBuilder &tb, Location, Value base, ValueRange t) {
+                      OpBuilder::InsertionGuard guard(b);
+                      b.setInsertionPoint(tb.getInsertionBlock(),
+                                          tb.getInsertionPoint());
+                      scf::YieldOp::create(b, tilePass(base, tileRows, t[0]));
+                    });
+                written = tiles.getResult(0);
+              }
+              if (rest)
+                written = tilePass(index(full * tileRows), rest, written);
+              scf::YieldOp::create(b, written);
+            });
+        Value computed = rowLoop.getResult(0);
+        if (shape.gated)
+          computed = gateTile(computed, featuresPerBlock);
+        auto terminator = scf::InParallelOp::create(b);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            b, computed, out,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), firstFeature},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(m),
+                                   b.getIndexAttr(featuresPerBlock)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      });
+  return forall.getResult(0);
+}
+
 Value LinearKernelBuilder::interleaveLanes(ArrayRef<Value> vectors) {
   if (vectors.size() == 1)
     return vectors[0];
@@ -742,14 +971,18 @@ Value LinearKernelBuilder::buildDequantizeAndMatmul() {
 std::optional<CpuTarget> mlir::lowbit::parseCpuTarget(StringRef target) {
   if (target == "host") {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-    return CpuTarget{features.lookup("avx2"), features.lookup("avx512f")};
+    bool avx512 = features.lookup("avx512f");
+    return CpuTarget{features.lookup("avx2"), avx512,
+                     avx512 && features.lookup("avx512vnni")};
   }
+  if (target == "avx512-vnni")
+    return CpuTarget{true, true, true};
   if (target == "avx512")
-    return CpuTarget{true, true};
+    return CpuTarget{true, true, false};
   if (target == "avx2")
-    return CpuTarget{true, false};
+    return CpuTarget{true, false, false};
   if (target == "generic")
-    return CpuTarget{false, false};
+    return CpuTarget{false, false, false};
   return std::nullopt;
 }
 
@@ -759,7 +992,7 @@ FailureOr<CpuTarget> mlir::lowbit::parseCpuTarget(Operation *op,
   if (std::optional<CpuTarget> cpu = parseCpuTarget(target))
     return *cpu;
   return op->emitError() << "unknown target '" << target << "' of " << pass
-                         << " (host, avx512, avx2, generic)";
+                         << " (host, avx512-vnni, avx512, avx2, generic)";
 }
 
 std::optional<int64_t> mlir::lowbit::getKernelInterleaveBlock(LinearOp op,
@@ -805,7 +1038,8 @@ struct VectorizeLinearPass
       }
       ImplicitLocOpBuilder b(op.getLoc(), op);
       LinearKernelBuilder kernel(b, op, *shape, rowsPerBlock);
-      Value result = shape->rows <= maxGemvRows
+      Value result = shape->inputCodes ? kernel.buildInt8Product(maxGemvRows)
+                     : shape->rows <= maxGemvRows
                          ? kernel.buildGemv()
                          : kernel.buildDequantizeAndMatmul();
       op.getResult().replaceAllUsesWith(result);

@@ -22,7 +22,7 @@
 // RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry shared_blob --seed 8 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
 // CLOSE: max relative difference:
 // RUN: not quant-opt %s --lowbit-pack-weights=target=neon 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: error: unknown target 'neon' of lowbit-pack-weights (host, avx512, avx2, generic)
+// TARGET: error: unknown target 'neon' of lowbit-pack-weights (host, avx512-vnni, avx512, avx2, generic)
 
 // int4 in groups of 64: the kernels step 64 codes (32 bytes), so the codes
 // are interleaved in blocks of 64: byte j of a block holds channels j and

@@ -30,7 +30,7 @@
 // RUN: lowbit-run compare %t.reference.mlir %t.avx2.mlir --entry prefill_nf4_interleaved --seed 33 --tolerance 1e-5 | FileCheck %s --check-prefix=CLOSE
 // CLOSE: max relative difference:
 // RUN: not quant-opt %s --pass-pipeline='builtin.module(func.func(lowbit-vectorize-linear{target=sse9}))' 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: error: unknown target 'sse9' of lowbit-vectorize-linear (host, avx512, avx2, generic)
+// TARGET: error: unknown target 'sse9' of lowbit-vectorize-linear (host, avx512-vnni, avx512, avx2, generic)
 
 // Decode, int4 in groups of 64 with f16 scales: blocks of output rows
 // (8 rows, 8 blocks) over the cores, 4 rows at a time; codes read from the weights' buffer

@@ -44,7 +44,8 @@ static cl::opt<std::string> recipe(
     cl::cat(category));
 static cl::opt<std::string>
     target("target", cl::init("host"),
-           cl::desc("x86-64 (AVX2), x86-64-avx512, host (this CPU), or cuda "
+           cl::desc("x86-64 (AVX2), x86-64-avx512, x86-64-avx512-vnni (W8A8 "
+                    "in int8), host (this CPU), or cuda "
                     "(NVIDIA GPUs; recipes none and w4a16-rtn)"),
            cl::cat(category));
 static cl::opt<std::string> chip("chip", cl::init("sm_90"),

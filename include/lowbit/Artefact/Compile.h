@@ -20,7 +20,8 @@ struct LlamaCheckpoint;
 namespace mlir::lowbit {
 
 struct ArtefactOptions {
-  /// x86-64 (AVX2, any x86-64-v3 CPU), x86-64-avx512 (x86-64-v4) or host.
+  /// x86-64 (AVX2, any x86-64-v3 CPU), x86-64-avx512 (x86-64-v4),
+  /// x86-64-avx512-vnni (x86-64-v4 with VNNI: W8A8 in int8) or host.
   std::string target = "host";
   unsigned optLevel = 2;
 };

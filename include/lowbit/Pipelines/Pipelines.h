@@ -45,8 +45,10 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<std::string> target{
       *this, "target",
-      llvm::cl::desc("Instruction set of the kernels: host (this CPU's), "
-                     "avx512, avx2 or generic"),
+      llvm::cl::desc(
+          "Instruction set of the kernels: host (this CPU's), "
+          "avx512-vnni (int8 products of W8A8 layers), avx512, avx2 or "
+          "generic"),
       llvm::cl::init("host")};
   PassOptions::Option<bool> externalizeWeights{
       *this, "externalize-weights",

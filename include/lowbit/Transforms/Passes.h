@@ -28,10 +28,12 @@ class LinearOp;
 struct CpuTarget {
   bool avx2 = false;
   bool avx512 = false;
+  /// AVX-512 VNNI (vpdpbusd): int8 products of W8A8 layers in integers.
+  bool vnni = false;
 };
 
-/// The extensions of `target`, a pass option (host, avx512, avx2,
-/// generic); nullopt for an unknown target. `host` asks this CPU.
+/// The extensions of `target`, a pass option (host, avx512-vnni, avx512,
+/// avx2, generic); nullopt for an unknown target. `host` asks this CPU.
 std::optional<CpuTarget> parseCpuTarget(llvm::StringRef target);
 /// The same, or an error on `op` that names the option's pass.
 FailureOr<CpuTarget> parseCpuTarget(Operation *op, llvm::StringRef target,

@@ -297,8 +297,8 @@ def PackWeightsPass : Pass<"lowbit-pack-weights", "ModuleOp"> {
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
-           "The kernels' instruction set: host (this CPU's), avx512, avx2 "
-           "or generic">
+           "The kernels' instruction set: host (this CPU's), avx512-vnni, "
+           "avx512, avx2 or generic">
   ];
   let statistics = [
     Statistic<"numRepacked", "repacked", "Layers whose weights were repacked">
@@ -345,6 +345,25 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
     row of the up factor (widened from f16 in registers) before the output
     is written; prefill accumulates `t up^T` onto the matmul's product.
 
+    W8A8 layers on a VNNI target (`avx512-vnni`, or `host` on a CPU with
+    AVX-512 VNNI) compute in integers: symmetric int8 weights with one
+    scale a channel, K a multiple of 64, whose input is `lowbit.dequantize`
+    of int8 codes with one f32 scale a token or one for the tensor (what
+    `lowbit-quantize-activations` makes). The kernel reads the codes, not
+    the dequantized floats: each step loads 64 codes of an input row, flips
+    their sign bits (x + 128, unsigned) and multiplies them into 64 codes of
+    a weight row with one `vpdpbusd` (16 i32 lanes of four-byte dot
+    products); the offset comes back out through the weight row's code sum,
+    `sum (x + 128) w - 128 sum w`, taken with one more `vpdpbusd` against
+    bytes of ones. Each output is then converted once and scaled by its
+    token's and its channel's scale. Up to `max-gemv-rows` rows share each
+    weight load over the rows (and sum the weight rows in the same pass);
+    beyond, tiles of 4 input rows by 4 weight rows keep 16 accumulators in
+    registers, after one pass that sums the 4 weight rows and leaves them
+    in the cache. Gated layers take the same epilogue as above. The sums
+    are exact, so the result differs from the float form only by the
+    float form's own rounding.
+
     Other lowbit.linear ops are left to the reference lowering.
 
     Example (decode, int4 in groups of 64):
@@ -370,7 +389,8 @@ def VectorizeLinearPass : Pass<"lowbit-vectorize-linear", "func::FuncOp"> {
     Option<"threads", "threads", "unsigned", /*default=*/"0",
            "Threads to size the row blocks for (0: the host's)">,
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
-           "Instruction set the kernels are for: host (this CPU's), avx512 "
+           "Instruction set the kernels are for: host (this CPU's), "
+           "avx512-vnni (avx512, and W8A8 layers in int8 by vpdpbusd), avx512 "
            "(4-bit codes decoded by 16-lane vpermps table lookups), avx2 "
            "(NF4/FP4 by 8-lane lookups, integers by shifts and "
            "conversions) or generic (lookups by lane extracts)">
@@ -424,7 +444,8 @@ def ApproximateMathPass : Pass<"lowbit-approximate-math"> {
 }
 
 def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
-  let summary = "Lower lowbit.lookup to vpermps or to per-lane extracts";
+  let summary = "Lower lowbit.lookup to vpermps or to per-lane extracts, "
+                "and lowbit.dot_bytes to vpdpbusd or widening sums";
   let description = [{
     A lookup of a 16-entry f32 table by 16 i32 indices becomes AVX-512's
     `vpermps` (a call of `llvm.x86.avx512.permvar.sf.512`, which reads the
@@ -435,6 +456,12 @@ def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
     lane, an extract of the index, a mask to the table's size and an
     extract from the table.
 
+    `lowbit.dot_bytes` of 16 i32 lanes becomes AVX-512 VNNI's `vpdpbusd`
+    (`llvm.x86.avx512.vpdpbusd.512`) when the target has VNNI
+    (`avx512-vnni`, or `host` on such a CPU); otherwise the bytes are
+    widened to i32 (unsigned and signed), multiplied, and each lane's four
+    products added to it through four strided shuffles.
+
     ```mlir
     %v = lowbit.lookup %table[%codes] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
     // target=avx512:
@@ -444,7 +471,8 @@ def LowerLookupsPass : Pass<"lowbit-lower-lookups"> {
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"host\"",
-           "host (this CPU's features), avx512, avx2 or generic">
+           "host (this CPU's features), avx512-vnni, avx512, avx2 or "
+           "generic">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect",

@@ -965,7 +965,7 @@ struct ConvertLowBitToLinalgPass
     ConversionTarget target(getContext());
     target.addIllegalDialect<LowBitDialect>();
     // The vector kernels' table lookups are lowered later, on vectors.
-    target.addLegalOp<LookupOp>();
+    target.addLegalOp<LookupOp, DotBytesOp>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, tensor::TensorDialect>();
     RewritePatternSet patterns(&getContext());

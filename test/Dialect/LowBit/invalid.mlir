@@ -432,3 +432,19 @@ func.func @lookup_result_type(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<
   %0 = lowbit.lookup %t[%i] : vector<16xf32>, vector<16xi32> -> vector<16xf16>
   return %0 : vector<16xf16>
 }
+
+// -----
+
+func.func @dot_bytes_lanes(%acc: vector<16xi32>, %x: vector<32xi8>) -> vector<16xi32> {
+  // expected-error @+1 {{expected four bytes a lane of the accumulator, but got 'vector<32xi8>' for 'vector<16xi32>'}}
+  %0 = lowbit.dot_bytes %acc, %x, %x : vector<16xi32>, vector<32xi8>
+  return %0 : vector<16xi32>
+}
+
+// -----
+
+func.func @dot_bytes_acc_type(%acc: vector<16xi8>, %x: vector<64xi8>) -> vector<16xi8> {
+  // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of ranks 1}}
+  %0 = lowbit.dot_bytes %acc, %x, %x : vector<16xi8>, vector<64xi8>
+  return %0 : vector<16xi8>
+}

@@ -102,3 +102,12 @@ func.func @quantize_dynamic(%x: tensor<?x64xf32>, %c: tensor<64xf32>) -> (tensor
   %2:2 = lowbit.quantize_dynamic %x scheme<f8E4M3FN, per_tensor> : tensor<?x64xf32> -> (tensor<?x64xi8>, tensor<1x1xf32>)
   return %0#0, %0#1, %1#0, %1#1, %2#0, %2#1 : tensor<?x64xi8>, tensor<?x1xf32>, tensor<?x32xi8>, tensor<?x2xf32>, tensor<?x64xi8>, tensor<1x1xf32>
 }
+
+// CHECK-LABEL: func.func @vector_ops
+func.func @vector_ops(%t: vector<16xf32>, %i: vector<16xi32>, %acc: vector<16xi32>, %x: vector<64xi8>, %w: vector<64xi8>) -> (vector<16xf32>, vector<16xi32>) {
+  // CHECK: lowbit.lookup %{{.*}}[%{{.*}}] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+  %0 = lowbit.lookup %t[%i] : vector<16xf32>, vector<16xi32> -> vector<16xf32>
+  // CHECK: lowbit.dot_bytes %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi32>, vector<64xi8>
+  %1 = lowbit.dot_bytes %acc, %x, %w : vector<16xi32>, vector<64xi8>
+  return %0, %1 : vector<16xf32>, vector<16xi32>
+}

@@ -270,6 +270,16 @@ LogicalResult LookupOp::verify() {
   return success();
 }
 
+LogicalResult DotBytesOp::verify() {
+  VectorType acc = getAcc().getType(), bytes = getLhs().getType();
+  if (acc.isScalable() || bytes.isScalable() ||
+      bytes.getNumElements() != 4 * acc.getNumElements())
+    return emitOpError("expected four bytes a lane of the accumulator, but "
+                       "got ")
+           << bytes << " for " << acc;
+  return success();
+}
+
 LogicalResult LinearOp::verify() {
   RankedTensorType inputType = getInput().getType();
   RankedTensorType weightType = getWeight().getType();

@@ -241,6 +241,33 @@ def LowBit_LookupOp : LowBit_Op<"lookup", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LowBit_DotBytesOp : LowBit_Op<"dot_bytes",
+    [Pure, AllTypesMatch<["acc", "result"]>, AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "accumulate four-byte dot products of unsigned and signed "
+                "bytes";
+  let description = [{
+    Computes, for each i32 lane `i` of `acc`,
+    `result[i] = acc[i] + sum_{j < 4} zext(lhs[4 i + j]) * sext(rhs[4 i + j])`:
+    `lhs` holds unsigned bytes and `rhs` signed ones, four a lane, and the
+    sums wrap as i32 arithmetic does. This is the integer kernels' inner
+    product of int8 activations and int8 weights. lowbit-lower-lookups turns
+    the 16-lane form into AVX-512 VNNI's `vpdpbusd` on targets that have
+    it, and any form elsewhere into widening multiplies and lane sums.
+
+    ```mlir
+    %acc1 = lowbit.dot_bytes %acc, %x, %w : vector<16xi32>, vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
+                       VectorOfRankAndType<[1], [I8]>:$lhs,
+                       VectorOfRankAndType<[1], [I8]>:$rhs);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $lhs `,` $rhs attr-dict `:` type($acc) `,` type($lhs)
+  }];
+  let hasVerifier = 1;
+}
+
 def LowBit_ObserveOp : LowBit_Op<"observe",
     [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "record calibration statistics of a tensor";
